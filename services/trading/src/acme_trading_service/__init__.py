@@ -1,0 +1,1 @@
+"""acme-trading-service."""
