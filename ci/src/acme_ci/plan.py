@@ -1,0 +1,190 @@
+"""The plan: lint, test and build steps per selected package, as a DAG of plain data.
+
+The argv is host-neutral (no absolute paths) so the native runner and the Dagger module run
+the very same commands: the tools are found on PATH (the workspace venv's bin/ natively, the
+container's environment on Dagger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from acme_ci.affected import Selection
+from acme_ci.workspace import Package, Workspace
+
+TASKS = ("lint", "test", "build")
+LOCK_FILE = "uv.lock"
+ROOT_MANIFEST = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Where steps put what they produce, relative to the workspace root."""
+
+    report_dir: str = ".acme/reports"
+    dist_dir: str = "dist"
+    tasks: tuple[str, ...] = TASKS
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command list to run for one package; `needs` are step ids."""
+
+    id: str
+    package: str
+    task: str
+    commands: tuple[tuple[str, ...], ...]
+    workdir: str
+    env: tuple[tuple[str, str], ...]
+    inputs: tuple[str, ...]
+    needs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    reason: str
+
+    @property
+    def junit_path(self) -> str | None:
+        """The root-relative JUnit XML report a test step writes."""
+        return next((o for o in self.outputs if o.endswith(".xml")), None)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Steps in topological order, plus the selection that produced them."""
+
+    steps: tuple[Step, ...]
+    selection: Selection = field(default_factory=Selection)
+
+    def get(self, step_id: str) -> Step:
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(f"no step {step_id!r} in the plan")
+
+    def dependents(self, step_id: str) -> tuple[str, ...]:
+        """Steps that need `step_id`, directly or transitively."""
+        found: list[str] = []
+        frontier = {step_id}
+        for step in self.steps:  # topological order: one pass suffices
+            if frontier.intersection(step.needs):
+                found.append(step.id)
+                frontier.add(step.id)
+        return tuple(found)
+
+    def critical_path(self, durations: Mapping[str, float]) -> tuple[tuple[str, ...], float]:
+        """The longest chain of needs weighted by `durations` (missing = 0 s), and its length.
+
+        With unlimited workers a run cannot finish faster than this: it is the lower bound.
+        """
+        best: dict[str, tuple[float, tuple[str, ...]]] = {}
+        for step in self.steps:
+            before = max((best[n] for n in step.needs), default=(0.0, ()))
+            best[step.id] = (before[0] + durations.get(step.id, 0.0), (*before[1], step.id))
+        if not best:
+            return (), 0.0
+        total, path = max(best.values(), key=lambda item: item[0])
+        return path, total
+
+
+def make_plan(ws: Workspace, selection: Selection, options: PlanOptions | None = None) -> Plan:
+    """Steps for every selected package; a build needs its own lint and test, and the tests
+    of its internal dependencies that are in the plan (never ship on a broken dependency)."""
+    options = options or PlanOptions()
+    selected = [ws.get(name) for name in selection.packages]
+    selected_names = {p.name for p in selected}
+    steps: list[Step] = []
+    for package in _topological(ws, selected):
+        reason = "; ".join(selection.reasons[package.name])
+        inputs = (
+            LOCK_FILE,
+            ROOT_MANIFEST,
+            package.path,
+            *(ws.get(d).path for d in ws.dependencies_closure(package.name)),
+        )
+        made: dict[str, Step] = {}
+        if "lint" in options.tasks:
+            made["lint"] = _lint(package, inputs, reason)
+        if "test" in options.tasks:
+            made["test"] = _test(package, inputs, reason, options)
+        if "build" in options.tasks:
+            dep_tests = tuple(
+                f"{d}:test"
+                for d in ws.dependencies_closure(package.name)
+                if d in selected_names and "test" in options.tasks
+            )
+            own = tuple(made[t].id for t in ("lint", "test") if t in made)
+            made["build"] = _build(package, inputs, reason, options, (*own, *dep_tests))
+        steps.extend(made.values())
+    return Plan(tuple(steps), selection)
+
+
+def _topological(ws: Workspace, packages: list[Package]) -> list[Package]:
+    """Dependencies before dependents, ties by name, so the plan order is stable.
+
+    A dependency's closure is a strict subset of its dependent's, hence smaller.
+    """
+    return sorted(packages, key=lambda p: (len(ws.dependencies_closure(p.name)), p.name))
+
+
+def _lint(package: Package, inputs: tuple[str, ...], reason: str) -> Step:
+    return Step(
+        id=f"{package.name}:lint",
+        package=package.name,
+        task="lint",
+        commands=(("ruff", "check", "."), ("ruff", "format", "--check", ".")),
+        workdir=package.path,
+        env=(),
+        inputs=inputs,
+        needs=(),
+        outputs=(),
+        reason=reason,
+    )
+
+
+def _test(package: Package, inputs: tuple[str, ...], reason: str, options: PlanOptions) -> Step:
+    junit = f"{options.report_dir}/{package.name}/junit.xml"
+    argv: list[str] = ["python", "-m", "pytest", f"--junitxml={_from(package.path, junit)}", "-rR"]
+    # 0 means "the package's own pytest config decides": passing 0 would forbid every rerun.
+    if package.settings.max_suite_reruns:
+        argv.append(f"--max-suite-reruns={package.settings.max_suite_reruns}")
+    return Step(
+        id=f"{package.name}:test",
+        package=package.name,
+        task="test",
+        commands=(tuple(argv),),
+        workdir=package.path,
+        env=(("PYTHONDONTWRITEBYTECODE", "1"),),
+        inputs=inputs,
+        needs=(),
+        outputs=(junit,),
+        reason=reason,
+    )
+
+
+def _build(
+    package: Package,
+    inputs: tuple[str, ...],
+    reason: str,
+    options: PlanOptions,
+    needs: tuple[str, ...],
+) -> Step:
+    out_dir = f"{options.dist_dir}/{package.name}"
+    return Step(
+        id=f"{package.name}:build",
+        package=package.name,
+        task="build",
+        commands=(("uv", "build", "--package", package.name, "--out-dir", out_dir, "--quiet"),),
+        workdir=".",
+        env=(),
+        inputs=inputs,
+        needs=needs,
+        outputs=(out_dir,),
+        reason=reason,
+    )
+
+
+def _from(workdir: str, root_relative: str) -> str:
+    """`root_relative` as seen from `workdir` (both relative to the root)."""
+    depth = len(PurePosixPath(workdir).parts) if workdir not in ("", ".") else 0
+    return "/".join([".."] * depth + [root_relative])
