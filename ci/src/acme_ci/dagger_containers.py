@@ -1,0 +1,216 @@
+"""The containers of the Dagger shell: layered package environments, runtime images, services.
+
+Every image is pinned so that a run is reproducible and the engine's layer cache stays warm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import dagger
+from dagger import dag
+
+from acme_ci.workspace import Package, Workspace
+
+PYTHON_IMAGE = "python:3.12-slim"
+# The uv release the lock was produced with; its image is distroless and holds /uv and /uvx.
+UV_IMAGE = "ghcr.io/astral-sh/uv:0.13.9"
+GIT_IMAGE = "alpine/git:2.47.2"
+# The moto release of the root lock, so S3 behaves as in the native integration tests.
+MOTO_IMAGE = "motoserver/moto:5.2.5"
+POSTGRES_IMAGE = "postgres:15"
+KAFKA_IMAGE = "apache/kafka:3.9.0"
+KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.31.4"
+
+SRC = "/src"
+VENV = "/opt/venv"
+UV_CACHE_DIR = "/root/.cache/uv"
+UV_CACHE_VOLUME = "acme-ci-uv"
+PATH = f"{VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# The fake credentials of the throwaway moto server bound to test containers; nothing real.
+TEST_AWS_KEY = "testing"
+S3_PORT = 5000
+POSTGRES_PORT = 5432
+KAFKA_PORT = 9092
+TEST_POSTGRES_URL = f"postgresql://acme:acme@postgres:{POSTGRES_PORT}/acme"
+
+
+class UnknownServiceError(Exception):
+    """A package asks for a backing service the Dagger module cannot provide."""
+
+
+def in_container(workdir: str) -> str:
+    """The absolute container path of a root-relative workdir."""
+    return SRC if workdir in ("", ".") else f"{SRC}/{workdir.strip('/')}"
+
+
+def uv_base() -> dagger.Container:
+    """python:3.12-slim with uv, a venv outside the source tree, and the shared uv cache."""
+    uv = dag.container().from_(UV_IMAGE).file("/uv")
+    return (
+        dag.container()
+        .from_(PYTHON_IMAGE)
+        .with_file("/usr/local/bin/uv", uv)
+        .with_env_variable("UV_PROJECT_ENVIRONMENT", VENV)
+        # The cache volume is another file system: hard links would fail.
+        .with_env_variable("UV_LINK_MODE", "copy")
+        .with_env_variable("UV_PYTHON_DOWNLOADS", "never")
+        .with_env_variable("UV_CACHE_DIR", UV_CACHE_DIR)
+        .with_env_variable("PATH", PATH)
+        .with_mounted_cache(UV_CACHE_DIR, dag.cache_volume(UV_CACHE_VOLUME))
+        .with_workdir(SRC)
+    )
+
+
+def with_manifests(
+    ctr: dagger.Container, ws: Workspace, source: dagger.Directory
+) -> dagger.Container:
+    """Add the lock and every manifest: enough for uv to install the dependencies only."""
+    ctr = ctr.with_file(f"{SRC}/uv.lock", source.file("uv.lock")).with_file(
+        f"{SRC}/pyproject.toml", source.file("pyproject.toml")
+    )
+    for package in ws.packages:
+        ctr = ctr.with_file(
+            f"{SRC}/{package.path}/pyproject.toml", source.file(f"{package.path}/pyproject.toml")
+        )
+    return ctr
+
+
+def with_sources(
+    ctr: dagger.Container, packages: Iterable[Package], source: dagger.Directory
+) -> dagger.Container:
+    """Add the source directories of `packages` (nothing else, so other changes keep the cache)."""
+    for package in packages:
+        ctr = ctr.with_directory(in_container(package.path), source.directory(package.path))
+    return ctr
+
+
+def package_env(ws: Workspace, name: str, source: dagger.Directory) -> dagger.Container:
+    """The layered development container of one package: deps, then its own sources."""
+    package = ws.get(name)
+    deps = with_manifests(uv_base(), ws, source).with_exec(
+        # One layer for the whole workspace: identical for every package, so built once.
+        ["uv", "sync", "--frozen", "--all-packages", "--no-install-workspace"]
+    )
+    members = [package, *(ws.get(d) for d in ws.dependencies_closure(package.name))]
+    return with_sources(deps, members, source).with_exec(
+        # --inexact keeps the dev tools of the layer above (ruff, pytest) installed.
+        ["uv", "sync", "--frozen", "--inexact", "--package", package.name]
+    )
+
+
+def runtime_image(ws: Workspace, name: str, source: dagger.Directory) -> dagger.Container:
+    """A service's production image: its non-dev venv copied onto a clean Python image."""
+    package = ws.get(name)
+    settings = package.settings
+    if settings.kind != "service" or settings.service_app is None or settings.service_port is None:
+        services = ", ".join(p.name for p in ws.packages if p.settings.kind == "service")
+        raise UnknownServiceError(
+            f"{package.name} is not a service with [tool.acme.service] app and port; "
+            f"services: {services or 'none'}"
+        )
+    members = [package, *(ws.get(d) for d in ws.dependencies_closure(package.name))]
+    deps = with_manifests(uv_base(), ws, source).with_exec(
+        ["uv", "sync", "--frozen", "--no-dev", "--no-install-workspace", "--package", package.name]
+    )
+    built = with_sources(deps, members, source).with_exec(
+        # Not editable: the venv must work without the source tree next to it.
+        ["uv", "sync", "--frozen", "--no-dev", "--no-editable", "--package", package.name]
+    )
+    port = settings.service_port
+    return (
+        dag.container()
+        .from_(PYTHON_IMAGE)
+        .with_directory(VENV, built.directory(VENV))
+        .with_env_variable("PATH", PATH)
+        .with_workdir("/app")
+        .with_label("org.opencontainers.image.title", package.name)
+        .with_label("org.opencontainers.image.version", package.version)
+        .with_exposed_port(port)
+        .with_entrypoint(
+            [
+                "uvicorn",
+                "--factory",
+                settings.service_app,
+                "--host",
+                "0.0.0.0",  # all interfaces of the container: the port is what gets exposed
+                "--port",
+                str(port),
+            ]
+        )
+    )
+
+
+def test_services(ctr: dagger.Container, services: Iterable[str]) -> dagger.Container:
+    """Bind each named backing service and set the variables its integration tests read."""
+    for name in services:
+        if name == "s3":
+            ctr = (
+                ctr.with_service_binding("s3", s3_service())
+                .with_env_variable("S3_ENDPOINT_URL", f"http://s3:{S3_PORT}")
+                .with_env_variable("S3_BUCKET", "acme-ci-test")
+                .with_env_variable("AWS_ACCESS_KEY_ID", TEST_AWS_KEY)
+                .with_env_variable("AWS_SECRET_ACCESS_KEY", TEST_AWS_KEY)
+                .with_env_variable("AWS_REGION", "us-east-1")
+            )
+        elif name == "postgres":
+            ctr = ctr.with_service_binding("postgres", postgres_service()).with_env_variable(
+                "TEST_POSTGRES_URL", TEST_POSTGRES_URL
+            )
+        elif name == "kafka":
+            ctr = ctr.with_service_binding("kafka", kafka_service()).with_env_variable(
+                "KAFKA_BOOTSTRAP_SERVERS", f"kafka:{KAFKA_PORT}"
+            )
+        else:
+            raise UnknownServiceError(
+                f"unknown test service {name!r} in [tool.acme.test] services; "
+                "the Dagger module provides s3, postgres and kafka"
+            )
+    return ctr
+
+
+def s3_service() -> dagger.Service:
+    """A moto server: S3 for integration tests, nothing leaves the engine."""
+    return (
+        dag.container().from_(MOTO_IMAGE).with_exposed_port(S3_PORT).as_service(use_entrypoint=True)
+    )
+
+
+def postgres_service() -> dagger.Service:
+    """A throwaway PostgreSQL 15 (database and user `acme`)."""
+    return (
+        dag.container()
+        .from_(POSTGRES_IMAGE)
+        .with_env_variable("POSTGRES_USER", "acme")
+        .with_env_variable("POSTGRES_PASSWORD", "acme")
+        .with_env_variable("POSTGRES_DB", "acme")
+        .with_exposed_port(POSTGRES_PORT)
+        .as_service(use_entrypoint=True)
+    )
+
+
+def kafka_service() -> dagger.Service:
+    """A single-node KRaft Kafka that advertises itself under its binding alias `kafka`."""
+    settings = {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": f"PLAINTEXT://:{KAFKA_PORT},CONTROLLER://:9093",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://kafka:{KAFKA_PORT}",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "true",
+    }
+    ctr = dag.container().from_(KAFKA_IMAGE)
+    for key, value in settings.items():
+        ctr = ctr.with_env_variable(key, value)
+    return ctr.with_exposed_port(KAFKA_PORT).as_service(use_entrypoint=True)
+
+
+def git_container(source: dagger.Directory) -> dagger.Container:
+    """git over the whole source tree, .git included (CI must check out full history)."""
+    return dag.container().from_(GIT_IMAGE).with_directory(SRC, source).with_workdir(SRC)

@@ -1,0 +1,86 @@
+"""The Dagger shell's inputs: the workspace and the changed files, read through the Dagger API."""
+
+from __future__ import annotations
+
+import anyio
+import dagger
+
+from acme_ci.affected import Selection, select_affected, select_all
+from acme_ci.dagger_containers import git_container
+from acme_ci.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
+
+# DefaultPath("/") does not apply .gitignore: these mirror it. .git stays in: affected
+# selection runs git over the source.
+SOURCE_IGNORE = [
+    ".venv",
+    "**/.venv",
+    ".acme",
+    "var",
+    "dist",
+    "build",
+    "ci/sdk",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/.ruff_cache",
+    "**/.hypothesis",
+    "**/*.egg-info",
+]
+
+# The same questions the native shell asks git (acme_ci.gitrepo), asked in a container.
+GIT = ["git", "-c", "safe.directory=*"]
+
+
+async def read_workspace(source: dagger.Directory) -> Workspace:
+    """Expand the root's member globs in `source` and parse every member manifest."""
+    patterns = member_patterns(await source.file("pyproject.toml").contents())
+    manifest_paths: set[str] = set()
+    for pattern in patterns:
+        manifest_paths.update(await source.glob(f"{pattern.rstrip('/')}/pyproject.toml"))
+    if not manifest_paths:
+        raise WorkspaceError("pyproject.toml: no workspace member has a pyproject.toml")
+    manifests: dict[str, str] = {}
+
+    async def read(path: str) -> None:
+        manifests[path.removesuffix("/pyproject.toml")] = await source.file(path).contents()
+
+    async with anyio.create_task_group() as tg:
+        for path in sorted(manifest_paths):
+            tg.start_soon(read, path)
+    return parse_workspace(dict(sorted(manifests.items())))
+
+
+async def changed_files(source: dagger.Directory, base: str) -> tuple[str, ...] | None:
+    """Files changed since `base` (merge-base diff) plus uncommitted; None: unknown base."""
+    git = git_container(source)
+    known = git.with_exec(
+        [*GIT, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
+        expect=dagger.ReturnType.ANY,
+    )
+    if await known.exit_code() != 0:
+        return None
+    committed = await git.with_exec(
+        [*GIT, "diff", "--name-only", "--no-renames", f"{base}...HEAD"]
+    ).stdout()
+    status = await git.with_exec(
+        [*GIT, "status", "--porcelain", "--untracked-files=all", "--no-renames"]
+    ).stdout()
+    return tuple(sorted({*committed.splitlines(), *porcelain_paths(status)} - {""}))
+
+
+def porcelain_paths(status: str) -> list[str]:
+    """Paths of `git status --porcelain` v1 lines: two status letters, a space, the path."""
+    return [line[3:].strip('"') for line in status.splitlines() if len(line) > 3]
+
+
+async def select(ws: Workspace, source: dagger.Directory, base: str, all_: bool) -> Selection:
+    """--all, else the packages affected since `base`, else (no or unknown base) everything."""
+    if all_:
+        return select_all(ws, "--all")
+    if not base:
+        return select_all(ws, "no --base given: all packages")
+    changed = await changed_files(source, base)
+    if changed is None:
+        return select_all(ws, f"unknown base ref {base!r}: all packages")
+    return select_affected(ws, changed)

@@ -1,0 +1,307 @@
+"""The Dagger module: the ACME pipeline (lint, test, build, images, deploy, maintenance).
+
+A thin shell: the plan, its selection and the scheduling come from the engine-neutral core,
+the containers from the dagger_* modules next to this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
+
+import anyio
+import dagger
+from dagger import DefaultPath, Doc, Ignore, check, function, object_type
+
+from acme_ci.affected import select_all, select_packages
+from acme_ci.dagger_containers import SRC, package_env, runtime_image, test_services
+from acme_ci.dagger_deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
+from acme_ci.dagger_executor import ContainerExecutor, check_run
+from acme_ci.dagger_maintenance import Targets, run_maintenance, with_targets
+from acme_ci.dagger_source import SOURCE_IGNORE, read_workspace, select
+from acme_ci.plan import Plan, PlanOptions, Step, make_plan
+from acme_ci.plan_format import plan_text
+from acme_ci.scheduler import RunResult, run_plan
+from acme_ci.workspace import Workspace
+
+MAINTENANCE_PACKAGE = "acme-maintenance"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def uncached(func: Callable[P, R]) -> Callable[P, R]:
+    """`@function(cache="never")`, for functions with side effects.
+
+    dagger-io 0.21.11 accepts `cache` at run time (mod/_module.py, Module.function) but its
+    typing overloads omit it, so the call is made through Any.
+    """
+    decorate = cast(Any, function)
+    return cast(Callable[P, R], decorate(cache="never")(func))
+
+
+def checked(func: Callable[P, R]) -> Callable[P, R]:
+    """`@check` (a function `dagger check` runs), typed.
+
+    In dagger-io 0.21.11 `check` returns a union of function and decorator
+    (mod/_module.py, Module.check), which the type checkers cannot pass on to `function`.
+    """
+    return cast(Callable[P, R], check(func))
+
+
+@object_type
+class AcmeCi:
+    """The ACME monorepo pipeline, the same plan as `./pipeline.sh` runs natively."""
+
+    source: Annotated[
+        dagger.Directory,
+        Doc("The repository (default: the module's context root, .git included)"),
+        DefaultPath("/"),
+        Ignore(SOURCE_IGNORE),
+    ]
+
+    async def _workspace(self) -> Workspace:
+        return await read_workspace(self.source)
+
+    def _step_container(self, ws: Workspace, step: Step) -> dagger.Container:
+        ctr = package_env(ws, step.package, self.source)
+        if step.task == "test":
+            ctr = test_services(ctr, ws.get(step.package).settings.test_services)
+        return ctr
+
+    async def _run(
+        self, ws: Workspace, plan: Plan, jobs: int
+    ) -> tuple[RunResult, ContainerExecutor]:
+        executor = ContainerExecutor(lambda step: self._step_container(ws, step))
+        run = await run_plan(plan, executor, jobs=jobs, engine="dagger")
+        return run, executor
+
+    async def _single(self, package: str, task: str) -> tuple[RunResult, ContainerExecutor]:
+        ws = await self._workspace()
+        plan = make_plan(ws, select_packages(ws, [package]), PlanOptions(tasks=(task,)))
+        run, executor = await self._run(ws, plan, jobs=1)
+        check_run(run)
+        return run, executor
+
+    async def _all(self, task: str, jobs: int) -> str:
+        ws = await self._workspace()
+        plan = make_plan(ws, select_all(ws, "dagger check"), PlanOptions(tasks=(task,)))
+        run, _ = await self._run(ws, plan, jobs)
+        return check_run(run)
+
+    @function
+    async def env(
+        self, package: Annotated[str, Doc("Package name, e.g. acme-user-service")]
+    ) -> dagger.Container:
+        """The package's layered container: locked deps, then its sources (try `terminal`)."""
+        return package_env(await self._workspace(), package, self.source)
+
+    @function
+    async def lint(self, package: Annotated[str, Doc("Package name")]) -> str:
+        """Lint one package (ruff check, ruff format --check); the step's output."""
+        run, _ = await self._single(package, "lint")
+        return run.results[0].output
+
+    @function
+    async def test(self, package: Annotated[str, Doc("Package name")]) -> str:
+        """Test one package, with its backing services bound; the step's output."""
+        run, _ = await self._single(package, "test")
+        return run.results[0].output
+
+    @function
+    async def build(self, package: Annotated[str, Doc("Package name")]) -> dagger.Directory:
+        """Build one package's wheel and sdist; the dist directory."""
+        run, executor = await self._single(package, "build")
+        step = run.plan.steps[0]
+        return executor.finished[step.id].directory(f"{SRC}/{step.outputs[0]}")
+
+    @function
+    async def plan(
+        self,
+        base: Annotated[str, Doc("Git ref to diff against; empty: all packages")] = "",
+        all_: Annotated[bool, Doc("Select every package")] = False,
+    ) -> str:
+        """The plan without running it: selection with reasons, steps and their argv."""
+        ws = await self._workspace()
+        return plan_text(make_plan(ws, await select(ws, self.source, base, all_)))
+
+    @function
+    async def ci(
+        self,
+        base: Annotated[str, Doc("Git ref to diff against, e.g. origin/main; empty: all")] = "",
+        all_: Annotated[bool, Doc("Select every package")] = False,
+        jobs: Annotated[int, Doc("Steps run at the same time")] = 4,
+    ) -> str:
+        """Lint, test and build the affected packages along the dependency graph.
+
+        Fails with one error listing every failed step and its output.
+        """
+        return await self._ci(base, all_, jobs)
+
+    async def _ci(self, base: str, all_: bool, jobs: int) -> str:
+        ws = await self._workspace()
+        plan = make_plan(ws, await select(ws, self.source, base, all_))
+        run, _ = await self._run(ws, plan, jobs)
+        return check_run(run)
+
+    @function
+    @checked
+    async def lint_all(self) -> str:
+        """Check: every package lints clean (`dagger check`)."""
+        return await self._all("lint", jobs=4)
+
+    @function
+    @checked
+    async def test_all(self) -> str:
+        """Check: every package's tests pass (`dagger check`)."""
+        return await self._all("test", jobs=2)
+
+    @function
+    async def image(
+        self, service: Annotated[str, Doc("Service package, e.g. acme-user-service")]
+    ) -> dagger.Container:
+        """The service's production image: uvicorn on its port, probes on /readiness, /liveness."""
+        return runtime_image(await self._workspace(), service, self.source)
+
+    @function
+    async def serve(self, service: Annotated[str, Doc("Service package")]) -> dagger.Service:
+        """The service running (use with `up`)."""
+        image = runtime_image(await self._workspace(), service, self.source)
+        return image.as_service(use_entrypoint=True)
+
+    @uncached
+    async def publish(
+        self,
+        version: Annotated[str, Doc("Image tag, e.g. the commit SHA")],
+        registry: Annotated[str, Doc("Registry and namespace, e.g. ghcr.io/acme")],
+        username: Annotated[str, Doc("Registry user")] = "",
+        password: Annotated[dagger.Secret | None, Doc("Registry password or token")] = None,
+    ) -> list[str]:
+        """Publish every service's image, concurrently; the published references."""
+        return await self._publish(version, registry, username, password)
+
+    async def _publish(
+        self, version: str, registry: str, username: str, password: dagger.Secret | None
+    ) -> list[str]:
+        ws = await self._workspace()
+        refs: dict[str, str] = {}
+        errors: list[str] = []
+
+        async def push(name: str) -> None:
+            ctr = runtime_image(ws, name, self.source)
+            address = image_ref(registry, name, version)
+            if password is not None:
+                ctr = ctr.with_registry_auth(address, username, password)
+            try:
+                refs[name] = await ctr.publish(address)
+            except dagger.QueryError as error:
+                errors.append(f"{name}: {error}")
+
+        async with anyio.create_task_group() as tg:
+            for package in service_packages(ws):
+                tg.start_soon(push, package.name)
+        if errors:
+            raise PublishFailedError("publishing failed:\n" + "\n".join(sorted(errors)))
+        return [refs[name] for name in sorted(refs)]
+
+    @uncached
+    async def deploy(
+        self,
+        version: Annotated[str, Doc("Image tag to deploy")],
+        registry: Annotated[str, Doc("Registry and namespace the images were published to")],
+        namespace: Annotated[str, Doc("Kubernetes namespace")] = "acme",
+        kubeconfig: Annotated[dagger.Secret | None, Doc("Apply with this kubeconfig")] = None,
+    ) -> str:
+        """Kubernetes manifests of the services; applied with kubectl when a kubeconfig is given."""
+        return await self._deploy(version, registry, namespace, kubeconfig)
+
+    async def _deploy(
+        self, version: str, registry: str, namespace: str, kubeconfig: dagger.Secret | None
+    ) -> str:
+        yaml_text = to_yaml(manifests(await self._workspace(), registry, version, namespace))
+        if kubeconfig is None:
+            return yaml_text
+        return await kubectl_apply(yaml_text, kubeconfig).stdout()
+
+    @uncached
+    async def maintenance(
+        self,
+        cleanup: Annotated[bool, Doc("Clean up what the last run left failed")] = False,
+        verbose: Annotated[bool, Doc("Log every operation")] = False,
+        database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
+        aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
+        aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
+        s3_endpoint_url: Annotated[str, Doc("S3 endpoint; empty: a throwaway moto")] = "",
+        s3_bucket: Annotated[str, Doc("S3 bucket")] = "acme-maintenance",
+        kafka_bootstrap_servers: Annotated[str, Doc("Kafka; empty: a throwaway broker")] = "",
+    ) -> str:
+        """Run the maintenance CLI (database, Kafka, S3); its report. Credentials are secrets."""
+        targets = Targets(
+            database_url=database_url,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            s3_endpoint_url=s3_endpoint_url,
+            s3_bucket=s3_bucket,
+            kafka_bootstrap_servers=kafka_bootstrap_servers,
+        )
+        return await self._maintenance(targets, cleanup, verbose)
+
+    async def _maintenance(self, targets: Targets, cleanup: bool, verbose: bool) -> str:
+        ctr = package_env(await self._workspace(), MAINTENANCE_PACKAGE, self.source)
+        return await run_maintenance(with_targets(ctr, targets), cleanup, verbose)
+
+    @uncached
+    async def cd(
+        self,
+        version: Annotated[str, Doc("Release version (image tag), e.g. the commit SHA")],
+        registry: Annotated[str, Doc("Registry and namespace, e.g. ghcr.io/acme")],
+        username: Annotated[str, Doc("Registry user")] = "",
+        password: Annotated[dagger.Secret | None, Doc("Registry password or token")] = None,
+        kubeconfig: Annotated[dagger.Secret | None, Doc("Kubeconfig to deploy with")] = None,
+        namespace: Annotated[str, Doc("Kubernetes namespace")] = "acme",
+        database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
+        aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
+        aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
+        s3_endpoint_url: Annotated[str, Doc("S3 endpoint; empty: a throwaway moto")] = "",
+        kafka_bootstrap_servers: Annotated[str, Doc("Kafka; empty: a throwaway broker")] = "",
+    ) -> str:
+        """Delivery: ci on every package, then publish and maintenance, then deploy."""
+        targets = Targets(
+            database_url=database_url,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            s3_endpoint_url=s3_endpoint_url,
+            kafka_bootstrap_servers=kafka_bootstrap_servers,
+        )
+        report = [await self._ci("", True, jobs=4)]
+        published: list[str] = []
+        maintained: list[str] = []
+        errors: list[str] = []
+
+        async def do_publish() -> None:
+            try:
+                published.extend(await self._publish(version, registry, username, password))
+            except Exception as error:  # reported with the other stage's outcome below
+                errors.append(f"publish: {error}")
+
+        async def do_maintenance() -> None:
+            try:
+                maintained.append(await self._maintenance(targets, cleanup=False, verbose=False))
+            except Exception as error:  # reported with the other stage's outcome below
+                errors.append(f"maintenance: {error}")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(do_publish)
+            tg.start_soon(do_maintenance)
+        if errors:
+            raise DeliveryFailedError("delivery stopped before deploy:\n" + "\n".join(errors))
+        report += ["Published:", *published, "Maintenance:", *maintained]
+        report.append(await self._deploy(version, registry, namespace, kubeconfig))
+        return "\n".join(report)
+
+
+class PublishFailedError(Exception):
+    """At least one image could not be published; the message names each and why."""
+
+
+class DeliveryFailedError(Exception):
+    """cd stopped before deploying: publish or maintenance failed (the message says which)."""
