@@ -40,6 +40,8 @@ class StepResult:
     attempts: int = 1
     flakes: tuple[Flake, ...] = ()
     failed_tests: tuple[str, ...] = ()
+    passed_tests: int = 0
+    skipped_tests: int = 0
     log_path: str | None = None
     cache_key: str | None = None
     blocked_by: tuple[str, ...] = ()

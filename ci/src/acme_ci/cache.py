@@ -1,0 +1,195 @@
+"""The content-addressed step cache under .acme/cache/.
+
+An entry is a directory named after the step's key, holding `entry.json` (the result and a
+checksum) and the step's outputs. Entries are built in a temporary directory and renamed into
+place, so two racing runs never see half an entry; the checksum covers the metadata and every
+output file, so a corrupt entry is detected, discarded and recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from acme_ci.plan import Step
+
+ENTRY_FORMAT = 1
+
+
+class CorruptEntry(Exception):
+    """A cache entry failed its checksum or cannot be read."""
+
+
+@dataclass(frozen=True)
+class CachedResult:
+    """What a hit replays: the original run's duration, output tail and flakes."""
+
+    step_id: str
+    duration: float
+    output: str
+    attempts: int
+    flakes: tuple[tuple[str, int], ...]
+
+
+class FileHasher:
+    """sha256 of files under a root, each file read once per run."""
+
+    def __init__(self, root: Path, files: Iterable[str]) -> None:
+        self.root = root
+        self.files = tuple(sorted(files))
+        self._digests: dict[str, str] = {}
+
+    def digest(self, path: str) -> str:
+        if path not in self._digests:
+            try:
+                data = (self.root / path).read_bytes()
+            except (FileNotFoundError, IsADirectoryError):
+                data = b"\0missing"
+            self._digests[path] = hashlib.sha256(data).hexdigest()
+        return self._digests[path]
+
+    def under(self, prefix: str) -> tuple[str, ...]:
+        if prefix in ("", "."):
+            return self.files
+        return tuple(f for f in self.files if f == prefix or f.startswith(prefix + "/"))
+
+
+def environment_fingerprint(uv_path: str | None) -> str:
+    """Python and uv versions, cheaply: no subprocess, so a warm run stays fast.
+
+    The other tools (ruff, pytest, ...) are pinned by uv.lock, which every key hashes.
+    """
+    uv = "no-uv"
+    if uv_path is not None:
+        stat = Path(uv_path).stat()
+        uv = f"{uv_path}:{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{sys.version}|{sys.platform}|{uv}"
+
+
+def step_key(step: Step, hasher: FileHasher, fingerprint: str) -> str:
+    """sha256 of the step definition, the environment and the contents of its inputs."""
+    h = hashlib.sha256()
+    definition = {
+        "format": ENTRY_FORMAT,
+        "id": step.id,
+        "commands": step.commands,
+        "workdir": step.workdir,
+        "env": step.env,
+        "outputs": step.outputs,
+        "fingerprint": fingerprint,
+    }
+    h.update(json.dumps(definition, sort_keys=True).encode())
+    for prefix in step.inputs:
+        for path in hasher.under(prefix):
+            h.update(f"\n{path}\0{hasher.digest(path)}".encode())
+    return h.hexdigest()
+
+
+class Cache:
+    """Lookup and store of step results by key."""
+
+    def __init__(self, directory: Path, root: Path) -> None:
+        self.directory = directory
+        self.root = root
+
+    def _entry_dir(self, key: str) -> Path:
+        return self.directory / key[:2] / key
+
+    def load(self, key: str, step: Step) -> CachedResult | None:
+        """The cached result with its outputs restored, None on a miss.
+
+        Raises CorruptEntry (after removing the entry) when it fails its checksum.
+        """
+        entry_dir = self._entry_dir(key)
+        entry_file = entry_dir / "entry.json"
+        if not entry_file.exists():
+            return None
+        try:
+            entry = json.loads(entry_file.read_text(encoding="utf-8"))
+            meta = entry["meta"]
+            if entry["checksum"] != _checksum(meta, entry_dir / "outputs"):
+                raise CorruptEntry(f"cache entry {key[:12]} for {step.id}: checksum mismatch")
+            result = CachedResult(
+                step_id=meta["step_id"],
+                duration=float(meta["duration"]),
+                output=str(meta["output"]),
+                attempts=int(meta["attempts"]),
+                flakes=tuple((str(t), int(a)) for t, a in meta["flakes"]),
+            )
+        except CorruptEntry:
+            self.discard(key)
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            self.discard(key)
+            raise CorruptEntry(
+                f"cache entry {key[:12]} for {step.id}: unreadable ({error})"
+            ) from error
+        _restore(entry_dir / "outputs", self.root, step.outputs)
+        return result
+
+    def store(self, key: str, step: Step, result: CachedResult) -> None:
+        """Write the entry atomically; if a racing run stored it first, keep theirs."""
+        final = self._entry_dir(key)
+        if final.exists():
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
+        try:
+            outputs = staging / "outputs"
+            outputs.mkdir()
+            for output in step.outputs:
+                source = self.root / output
+                if source.is_dir():
+                    shutil.copytree(source, outputs / output)
+                elif source.is_file():
+                    (outputs / output).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, outputs / output)
+            meta = asdict(result)
+            entry = {"meta": meta, "checksum": _checksum(meta, outputs)}
+            (staging / "entry.json").write_text(json.dumps(entry), encoding="utf-8")
+            try:
+                staging.rename(final)
+            except OSError:
+                if not final.exists():
+                    raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def discard(self, key: str) -> None:
+        """Remove an entry: rename first so a concurrent reader never sees it half-deleted."""
+        entry_dir = self._entry_dir(key)
+        trash = entry_dir.with_name(f".trash-{entry_dir.name}-{os.getpid()}")
+        try:
+            entry_dir.rename(trash)
+        except OSError:
+            return
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _checksum(meta: Mapping[str, Any], outputs: Path) -> str:
+    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    if outputs.is_dir():
+        for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+            h.update(f"\n{path.relative_to(outputs).as_posix()}\0".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _restore(outputs: Path, root: Path, names: Iterable[str]) -> None:
+    for name in names:
+        source = outputs / name
+        target = root / name
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)

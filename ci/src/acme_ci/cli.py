@@ -1,0 +1,86 @@
+"""`acme-ci`: the pipeline's command line (one module per verb in acme_ci.commands)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+COMMANDS = ("ci", "plan", "test", "cd")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _selection_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--base", metavar="REF", help="select packages changed since REF")
+    group.add_argument("--all", action="store_true", help="select every package")
+    group.add_argument(
+        "--package",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="select exactly this package (repeatable)",
+    )
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true", help="run every step, store nothing")
+    parser.add_argument(
+        "--jobs", type=_positive, default=os.cpu_count() or 1, help="parallel steps (default: CPUs)"
+    )
+    parser.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "native", "dagger"),
+        default="auto",
+        help="auto = Dagger when an engine answers, else native",
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acme-ci", description="Build, test and ship the ACME monorepo: only what changed."
+    )
+    parser.add_argument("-C", dest="directory", default=".", help="run as if started in DIR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ci = sub.add_parser("ci", help="lint, test and build the affected packages")
+    _selection_flags(ci)
+    _run_flags(ci)
+
+    plan = sub.add_parser("plan", help="show what `ci` would run and why, without running it")
+    _selection_flags(plan)
+    plan.add_argument("--format", choices=("text", "json", "mermaid"), default="text")
+
+    test = sub.add_parser("test", help="run every package's tests (no selection, no cache)")
+    test.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1)
+    test.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+
+    cd = sub.add_parser("cd", help="ci, publish wheels, maintenance, deploy smoke test")
+    cd.add_argument("--version", required=True, help="release version (PEP 440), e.g. 1.2.0")
+    cd.add_argument(
+        "--artifacts", metavar="DIR", help="where wheels go (default: dist/release/VERSION)"
+    )
+    _run_flags(cd)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Imported on demand so `acme-ci plan` never pays for what `cd` needs.
+    module = importlib.import_module(f"acme_ci.commands.{args.command}")
+    code: int = module.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `acme-ci` verb, each with `run(args) -> exit code`."""

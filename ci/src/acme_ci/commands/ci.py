@@ -1,0 +1,27 @@
+"""`acme-ci ci`: lint, test and build the affected packages, cached, in parallel."""
+
+from __future__ import annotations
+
+import argparse
+
+from acme_ci.commands.common import USAGE_ERRORS, finish, load, request_from, usage_error
+from acme_ci.console import Progress
+from acme_ci.engine import choose_engine, dagger_args, run_on_dagger
+from acme_ci.runner import plan_for, run_native
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        root, ws = load(args)
+        choice = choose_engine(args.engine)
+        print(f"engine: {choice.name} ({choice.why})", flush=True)
+        if choice.name == "dagger":
+            return run_on_dagger(root, "ci", dagger_args(args))
+        plan = plan_for(root, ws, request_from(args))
+    except USAGE_ERRORS as error:
+        return usage_error(error)
+    print(f"selection: {plan.selection.note}; {len(plan.steps)} steps", flush=True)
+    result = run_native(
+        root, plan, jobs=args.jobs, use_cache=not args.no_cache, on_event=Progress()
+    )
+    return finish(result, args.report, "acme-ci ci")

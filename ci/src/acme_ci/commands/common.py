@@ -1,0 +1,50 @@
+"""What the verbs share: finding the workspace, usage errors, closing a run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from acme_ci.affected import SelectionError
+from acme_ci.console import summary_text
+from acme_ci.discover import find_root, load_workspace
+from acme_ci.engine import EngineError
+from acme_ci.gitrepo import GitError
+from acme_ci.report import report_data, report_markdown
+from acme_ci.runner import SelectionRequest
+from acme_ci.scheduler import RunResult
+from acme_ci.workspace import Workspace, WorkspaceError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Failures the user fixes by changing the command or the repository: exit 2, never a traceback.
+USAGE_ERRORS = (WorkspaceError, SelectionError, GitError, EngineError)
+
+
+def load(args: argparse.Namespace) -> tuple[Path, Workspace]:
+    root = find_root(Path(args.directory))
+    return root, load_workspace(root)
+
+
+def request_from(args: argparse.Namespace) -> SelectionRequest:
+    return SelectionRequest(base=args.base, all=args.all, packages=tuple(args.package))
+
+
+def usage_error(error: Exception) -> int:
+    print(f"acme-ci: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def finish(run: RunResult, report: str | None, title: str) -> int:
+    """Print the summary, write the JSON report and GitHub's step summary; the exit code."""
+    print(summary_text(run), flush=True)
+    if report:
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(report_data(run), indent=2) + "\n", encoding="utf-8")
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as stream:
+            stream.write(report_markdown(run, title))
+    return EXIT_OK if run.ok else EXIT_FAILED

@@ -1,0 +1,84 @@
+"""Which engine runs the pipeline: Dagger when a CLI and an engine answer, else native."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROBE_TIMEOUT = 10.0
+
+
+class EngineError(Exception):
+    """`--engine dagger` was asked for and no Dagger engine can be reached."""
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    name: str  # "native" | "dagger"
+    why: str
+
+
+def dagger_status(env: Mapping[str, str]) -> tuple[bool, str]:
+    """Whether a Dagger engine answers, and why (not) - cheap checks before the slow probe."""
+    cli = shutil.which("dagger")
+    if cli is None:
+        return False, "no `dagger` CLI on PATH"
+    runner = env.get("_EXPERIMENTAL_DAGGER_RUNNER_HOST")
+    if runner is None and shutil.which("docker") is None and shutil.which("podman") is None:
+        return False, "no container runtime (docker/podman) and no _EXPERIMENTAL_DAGGER_RUNNER_HOST"
+    try:
+        probe = subprocess.run(
+            [cli, "core", "version"],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return False, f"the Dagger engine did not answer within {PROBE_TIMEOUT:.0f}s"
+    if probe.returncode != 0:
+        last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        return False, f"`dagger core version` failed: {last}"
+    return True, f"Dagger engine reachable ({probe.stdout.strip() or 'version unknown'})"
+
+
+def choose_engine(requested: str, env: Mapping[str, str] | None = None) -> EngineChoice:
+    """Resolve `auto|native|dagger`; EngineError when dagger is required and unreachable."""
+    if requested == "native":
+        return EngineChoice("native", "--engine native")
+    ok, why = dagger_status(os.environ if env is None else env)
+    if ok:
+        return EngineChoice("dagger", why)
+    if requested == "dagger":
+        raise EngineError(
+            f"--engine dagger: {why}; install the dagger CLI and start an engine, "
+            f"or use --engine native"
+        )
+    return EngineChoice("native", f"auto: {why}")
+
+
+def dagger_args(args: Any) -> list[str]:
+    """The `dagger call` flags matching the CLI's selection and run flags."""
+    flags: list[str] = []
+    if getattr(args, "base", None):
+        flags += ["--base", args.base]
+    if getattr(args, "all", False):
+        flags.append("--all")
+    for name in getattr(args, "package", []):
+        flags += ["--package", name]
+    if getattr(args, "version", None):
+        flags += ["--version", args.version]
+    return flags
+
+
+def run_on_dagger(root: Path, function: str, flags: list[str]) -> int:
+    """`dagger call FUNCTION --source=. FLAGS` in `root`, output streamed; 0 ok, 1 failed."""
+    command = ["dagger", "call", function, "--source=.", *flags]
+    print(f"$ {' '.join(command)}", flush=True)
+    done = subprocess.run(command, cwd=root, check=False)
+    return 0 if done.returncode == 0 else 1

@@ -1,0 +1,66 @@
+"""The git adapter: changed files for affected selection, file lists for cache keys."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class GitError(Exception):
+    """git cannot answer: no repository, an unknown ref, or git itself is missing."""
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+    except FileNotFoundError as error:
+        raise GitError("git is not installed or not on PATH") from error
+    if done.returncode != 0:
+        raise GitError(done.stderr.strip() or f"git {' '.join(args)} failed")
+    return done.stdout
+
+
+def ensure_repository(root: Path) -> None:
+    """Raise GitError with a clear message when `root` is not inside a git work tree."""
+    try:
+        _git(root, "rev-parse", "--is-inside-work-tree")
+    except GitError as error:
+        raise GitError(
+            f"{root} is not a git repository ({error}); affected selection needs git: "
+            f"run inside a clone, or pass --all / --package"
+        ) from error
+
+
+def changed_files(root: Path, base: str) -> tuple[str, ...]:
+    """Files changed between `base` and HEAD (merge-base diff) plus uncommitted and untracked."""
+    ensure_repository(root)
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except GitError as error:
+        raise GitError(
+            f"unknown base ref {base!r}: not a commit in {root}; fetch it "
+            f"(git fetch origin {base}) or pass another --base"
+        ) from error
+    committed = _git(root, "diff", "--name-only", "--no-renames", f"{base}...HEAD").splitlines()
+    status = _git(root, "status", "--porcelain", "--untracked-files=all", "--no-renames")
+    # Porcelain v1: two status letters, a space, then the path (quoted if unusual).
+    pending = [line[3:].strip('"') for line in status.splitlines() if len(line) > 3]
+    return tuple(sorted({p for p in (*committed, *pending) if p}))
+
+
+def head_commit(root: Path) -> str | None:
+    """HEAD's commit id, or None outside a repository or before the first commit."""
+    try:
+        return _git(root, "rev-parse", "HEAD").strip()
+    except GitError:
+        return None
+
+
+def listed_files(root: Path, paths: Sequence[str]) -> tuple[str, ...] | None:
+    """Tracked and untracked-but-not-ignored files under `paths`; None outside a repository."""
+    try:
+        out = _git(root, "ls-files", "-z", "-co", "--exclude-standard", "--", *paths)
+    except GitError:
+        return None
+    return tuple(sorted({p for p in out.split("\0") if p}))

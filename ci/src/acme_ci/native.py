@@ -1,0 +1,163 @@
+"""The native shell's executor: a step's argv as subprocesses in the workspace venv, cached."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import anyio
+
+from acme_ci.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
+from acme_ci.flakes import append_flakes
+from acme_ci.junit import JunitError, parse_junit
+from acme_ci.plan import Step
+from acme_ci.scheduler import Flake, Status, StepResult
+
+TAIL_LINES = 40
+# pytest's exit code when it collected no test: a test step that tests nothing is a failure.
+PYTEST_NO_TESTS = 5
+
+
+@dataclass
+class NativeExecutor:
+    """Runs steps under `root`; `cache` None means no lookup and no store (`--no-cache`)."""
+
+    root: Path
+    log_dir: Path
+    hasher: FileHasher | None = None
+    cache: Cache | None = None
+    fingerprint: str = ""
+    commit: str | None = None
+    flake_record: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def environment(self, step: Step) -> dict[str, str]:
+        venv = self.root / ".venv"
+        env = dict(os.environ)
+        env.pop("PYTHONHOME", None)
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
+        env.update(step.env)
+        return env
+
+    async def run(self, step: Step) -> StepResult:
+        key = None
+        if self.cache is not None and self.hasher is not None:
+            key = step_key(step, self.hasher, self.fingerprint)
+            hit = self._lookup(key, step)
+            if hit is not None:
+                return StepResult(
+                    step.id,
+                    "cached",
+                    duration=hit.duration,
+                    output=hit.output,
+                    attempts=hit.attempts,
+                    flakes=tuple(Flake(t, step.package, a) for t, a in hit.flakes),
+                    cache_key=key,
+                )
+        result = await self._execute(step)
+        if self.flake_record is not None:
+            append_flakes(self.flake_record, result.flakes, self.commit)
+        if key is not None and self.cache is not None and result.status == "passed":
+            self.cache.store(
+                key,
+                step,
+                CachedResult(
+                    step.id,
+                    result.duration,
+                    result.output,
+                    result.attempts,
+                    tuple((f.test_id, f.attempts) for f in result.flakes),
+                ),
+            )
+        return replace(result, cache_key=key)
+
+    def _lookup(self, key: str, step: Step) -> CachedResult | None:
+        assert self.cache is not None
+        try:
+            return self.cache.load(key, step)
+        except CorruptEntry as error:
+            self.warnings.append(f"{error}; entry discarded, step recomputed")
+            return None
+
+    async def _execute(self, step: Step) -> StepResult:
+        self._clear_outputs(step)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{step.id.replace(':', '.')}.log"
+        cwd = self.root / step.workdir
+        env = self.environment(step)
+        started = time.monotonic()
+        returncode = 0
+        with log_path.open("w", encoding="utf-8") as log:
+            for argv in step.commands:
+                log.write(f"$ (cd {step.workdir} && {' '.join(argv)})\n")
+                log.flush()
+                try:
+                    done = await anyio.run_process(
+                        list(argv),
+                        cwd=cwd,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        check=False,
+                    )
+                    returncode = done.returncode
+                except OSError as error:
+                    log.write(f"cannot start {argv[0]!r}: {error}\n")
+                    returncode = 127
+                if returncode != 0:
+                    log.write(f"exit code {returncode}\n")
+                    break
+        duration = time.monotonic() - started
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        tail = "\n".join(text.splitlines()[-TAIL_LINES:])
+        result = StepResult(
+            step.id,
+            "passed" if returncode == 0 else "failed",
+            duration=duration,
+            output=tail,
+            log_path=str(log_path.relative_to(self.root)),
+        )
+        return self._with_tests(step, returncode, result) if step.task == "test" else result
+
+    def _with_tests(self, step: Step, returncode: int, result: StepResult) -> StepResult:
+        """Add what the JUnit report says; a step with no usable report is a failure."""
+        notes: list[str] = []
+        if returncode == PYTEST_NO_TESTS:
+            notes.append(f"{step.package}: pytest collected no tests")
+        junit = step.junit_path
+        summary = None
+        if junit is None or not (self.root / junit).is_file():
+            notes.append(f"{step.package}: pytest wrote no JUnit report")
+        else:
+            try:
+                summary = parse_junit((self.root / junit).read_text(encoding="utf-8"))
+            except JunitError as error:
+                notes.append(f"{junit}: {error}")
+        output = "\n".join([result.output, *notes])
+        status: Status = "failed" if notes or returncode != 0 else "passed"
+        if summary is None:
+            return replace(result, status=status, output=output)
+        return replace(
+            result,
+            status=status,
+            output=output,
+            attempts=max((o.attempts for o in summary.outcomes), default=1),
+            flakes=tuple(Flake(o.test_id, step.package, o.attempts) for o in summary.flaky),
+            failed_tests=tuple(o.test_id for o in summary.failed),
+            passed_tests=summary.count("passed"),
+            skipped_tests=summary.count("skipped"),
+        )
+
+    def _clear_outputs(self, step: Step) -> None:
+        """A step's outputs are its own: remove stale ones so a cache entry holds only fresh."""
+        for output in step.outputs:
+            target = self.root / output
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()

@@ -1,0 +1,97 @@
+"""The native shell: gather inputs (files, git), choose what to run, run it, keep the records."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio
+
+from acme_ci import gitrepo
+from acme_ci.affected import Selection, select_affected, select_all, select_packages
+from acme_ci.cache import Cache, FileHasher, environment_fingerprint
+from acme_ci.native import NativeExecutor
+from acme_ci.plan import Plan, PlanOptions, make_plan
+from acme_ci.scheduler import EventHandler, RunResult, run_plan
+from acme_ci.workspace import Workspace
+
+STATE_DIR = ".acme"
+# Never walked when git cannot list files: environments, caches and build products.
+_UNHASHED_DIRS = frozenset({".venv", ".git", ".acme", "dist", "build", "__pycache__", "var"})
+
+
+@dataclass(frozen=True)
+class SelectionRequest:
+    """The CLI's selection flags."""
+
+    base: str | None = None
+    all: bool = False
+    packages: tuple[str, ...] = ()
+
+
+def select(root: Path, ws: Workspace, request: SelectionRequest) -> Selection:
+    """Selection from the flags; raises GitError/SelectionError for bad input."""
+    if request.packages:
+        return select_packages(ws, request.packages)
+    if request.all:
+        return select_all(ws, "--all")
+    if request.base is None:
+        return select_all(ws, "no --base given")
+    return select_affected(ws, gitrepo.changed_files(root, request.base))
+
+
+def new_run_id() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
+
+
+def repository_files(root: Path) -> tuple[str, ...]:
+    """Files that define cache keys: git's view (ignored files excluded), else a walk."""
+    listed = gitrepo.listed_files(root, ["."])
+    if listed is not None:
+        return listed
+    found: list[str] = []
+    for directory, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _UNHASHED_DIRS and not d.endswith(".egg-info")]
+        found.extend(Path(directory, f).relative_to(root).as_posix() for f in files)
+    return tuple(sorted(found))
+
+
+def run_native(
+    root: Path,
+    plan: Plan,
+    *,
+    jobs: int,
+    use_cache: bool,
+    on_event: EventHandler | None = None,
+    record_flakes: bool = True,
+) -> RunResult:
+    """Run `plan` with subprocesses under `root`; logs, cache and flakes under .acme/."""
+    state = root / STATE_DIR
+    executor = NativeExecutor(
+        root=root,
+        log_dir=state / "logs" / new_run_id(),
+        hasher=FileHasher(root, repository_files(root)) if use_cache else None,
+        cache=Cache(state / "cache", root) if use_cache else None,
+        fingerprint=environment_fingerprint(shutil.which("uv")),
+        commit=gitrepo.head_commit(root),
+        flake_record=state / "flakes.jsonl" if record_flakes else None,
+    )
+    result = anyio.run(_run, plan, executor, jobs, on_event)
+    return replace(result, warnings=(*result.warnings, *executor.warnings))
+
+
+async def _run(
+    plan: Plan, executor: NativeExecutor, jobs: int, on_event: EventHandler | None
+) -> RunResult:
+    return await run_plan(plan, executor, jobs=jobs, on_event=on_event, engine="native")
+
+
+def plan_for(
+    root: Path, ws: Workspace, request: SelectionRequest, tasks: Sequence[str] | None = None
+) -> Plan:
+    options = PlanOptions(tasks=tuple(tasks)) if tasks else PlanOptions()
+    return make_plan(ws, select(root, ws, request), options)

@@ -1,0 +1,98 @@
+"""The content-addressed cache: keys follow contents, entries restore outputs, corruption shows."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from acme_ci.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
+from acme_ci.plan import Step
+
+STEP = Step(
+    id="p:build",
+    package="p",
+    task="build",
+    commands=(("uv", "build"),),
+    workdir=".",
+    env=(),
+    inputs=("uv.lock", "pkg"),
+    needs=(),
+    outputs=("dist/p",),
+    reason="test",
+)
+RESULT = CachedResult("p:build", 1.5, "built", 1, (("t::flaky", 2),))
+
+
+def _tree(root: Path) -> None:
+    for path, text in {"uv.lock": "lock", "pkg/a.py": "a", "other/b.py": "b"}.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+def _key(root: Path, step: Step = STEP, fingerprint: str = "py") -> str:
+    files = ["uv.lock", "pkg/a.py", "other/b.py"]
+    return step_key(step, FileHasher(root, files), fingerprint)
+
+
+def test_the_key_follows_inputs_definition_and_environment_only(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    key = _key(tmp_path)
+    (tmp_path / "other/b.py").write_text("not an input")
+    assert _key(tmp_path) == key
+    assert _key(tmp_path, fingerprint="other python") != key
+    assert _key(tmp_path, Step(**{**STEP.__dict__, "commands": (("uv", "b2"),)})) != key
+    (tmp_path / "pkg/a.py").write_text("changed")
+    assert _key(tmp_path) != key
+    (tmp_path / "pkg/a.py").write_text("a")
+    (tmp_path / "uv.lock").write_text("new lock")
+    assert _key(tmp_path) != key
+
+
+def test_a_hit_replays_the_result_and_restores_outputs(tmp_path: Path) -> None:
+    (tmp_path / "dist/p").mkdir(parents=True)
+    (tmp_path / "dist/p/p.whl").write_bytes(b"wheel")
+    cache = Cache(tmp_path / ".acme/cache", tmp_path)
+    assert cache.load("ab" * 32, STEP) is None
+    cache.store("ab" * 32, STEP, RESULT)
+    (tmp_path / "dist/p/p.whl").unlink()
+    assert cache.load("ab" * 32, STEP) == RESULT
+    assert (tmp_path / "dist/p/p.whl").read_bytes() == b"wheel"
+
+
+@pytest.mark.parametrize("damage", ["metadata", "output", "garbage"])
+def test_a_corrupt_entry_is_detected_and_discarded(tmp_path: Path, damage: str) -> None:
+    (tmp_path / "dist/p").mkdir(parents=True)
+    (tmp_path / "dist/p/p.whl").write_bytes(b"wheel")
+    cache = Cache(tmp_path / ".acme/cache", tmp_path)
+    key = "cd" * 32
+    cache.store(key, STEP, RESULT)
+    entry = tmp_path / ".acme/cache" / key[:2] / key
+    if damage == "metadata":
+        data = json.loads((entry / "entry.json").read_text())
+        data["meta"]["duration"] = 0.0
+        (entry / "entry.json").write_text(json.dumps(data))
+    elif damage == "output":
+        (entry / "outputs/dist/p/p.whl").write_bytes(b"tampered")
+    else:
+        (entry / "entry.json").write_text("{not json")
+    with pytest.raises(CorruptEntry, match="p:build"):
+        cache.load(key, STEP)
+    assert not entry.exists()
+    assert cache.load(key, STEP) is None  # recomputable: a miss, not an error, from now on
+
+
+def test_racing_stores_leave_one_valid_entry(tmp_path: Path) -> None:
+    (tmp_path / "dist/p").mkdir(parents=True)
+    (tmp_path / "dist/p/p.whl").write_bytes(b"wheel" * 10000)
+    key = "ef" * 32
+
+    def store(_: int) -> None:
+        Cache(tmp_path / ".acme/cache", tmp_path).store(key, STEP, RESULT)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(store, range(16)))
+    assert Cache(tmp_path / ".acme/cache", tmp_path).load(key, STEP) == RESULT
+    leftovers = [p.name for p in (tmp_path / ".acme/cache" / key[:2]).iterdir()]
+    assert leftovers == [key]

@@ -1,0 +1,102 @@
+"""The scheduler with a fake executor: order, blocking, bounded concurrency, no leaked groups."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.lowlevel
+import pytest
+from acme_ci.affected import select_all
+from acme_ci.plan import Plan, Step, make_plan
+from acme_ci.scheduler import Event, StepResult, run_plan
+from acme_ci.workspace import parse_workspace
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .graphs import dag_manifests
+
+
+class Recorder:
+    """Runs nothing; records start/finish order and the peak number of running steps."""
+
+    def __init__(
+        self, failing: frozenset[str] = frozenset(), crashing: frozenset[str] = frozenset()
+    ):
+        self.failing = failing
+        self.crashing = crashing
+        self.log: list[tuple[str, str]] = []
+        self.running = 0
+        self.peak = 0
+
+    async def run(self, step: Step) -> StepResult:
+        self.log.append(("start", step.id))
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await anyio.lowlevel.checkpoint()
+            await anyio.lowlevel.checkpoint()
+            if step.id in self.crashing:
+                raise RuntimeError("executor broke")
+            if step.id in self.failing:
+                return StepResult(step.id, "failed")
+            return StepResult(step.id, "passed")
+        finally:
+            self.running -= 1
+            self.log.append(("finish", step.id))
+
+
+def _plan(graph: dict[str, tuple[str, ...]]) -> Plan:
+    manifests = {
+        name: f'[project]\nname = "{name}"\ndependencies = [{", ".join(repr(d) for d in deps)}]\n'
+        for name, deps in graph.items()
+    }
+    ws = parse_workspace({k: v.replace("'", '"') for k, v in manifests.items()})
+    return make_plan(ws, select_all(ws))
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(dag_manifests(max_size=6), st.integers(min_value=1, max_value=4), st.data())
+def test_a_step_never_starts_before_what_it_needs_finished(
+    graph: dict[str, tuple[str, ...]], jobs: int, data: st.DataObject
+) -> None:
+    plan = _plan(graph)
+    failing = data.draw(st.frozensets(st.sampled_from([s.id for s in plan.steps])))
+    recorder = Recorder(failing=failing)
+    result = anyio.run(lambda: run_plan(plan, recorder, jobs=jobs))
+
+    position = {entry: i for i, entry in enumerate(recorder.log)}
+    for step in plan.steps:
+        if ("start", step.id) in position:
+            for need in step.needs:
+                assert position[("finish", need)] < position[("start", step.id)]
+    assert recorder.peak <= jobs
+    by_id = {r.step_id: r for r in result.results}
+    for step in plan.steps:
+        needs_ok = all(by_id[n].ok for n in step.needs)
+        # A step runs iff everything it needs passed; otherwise it is blocked, never run.
+        assert (("start", step.id) in position) == needs_ok
+        assert (by_id[step.id].status == "blocked") == (not needs_ok)
+    assert result.ok == (not failing)
+
+
+@pytest.mark.anyio
+async def test_an_executor_crash_fails_that_step_and_blocks_only_its_dependents() -> None:
+    plan = _plan({"a": (), "b": ("a",), "c": ()})
+    events: list[Event] = []
+    recorder = Recorder(crashing=frozenset({"a:test"}))
+    result = await run_plan(plan, recorder, jobs=2, on_event=events.append)
+    status = {r.step_id: r.status for r in result.results}
+    assert status["a:test"] == "failed"
+    assert "RuntimeError: executor broke" in result.results[1].output
+    assert status["a:build"] == status["b:build"] == "blocked"
+    assert status["c:build"] == status["b:test"] == "passed"
+    assert {e.step.id for e in events if e.kind == "blocked"} == {"a:build", "b:build"}
+    assert [r.step_id for r in result.failed] == ["a:test"]
+
+
+@pytest.mark.anyio
+async def test_unknown_needs_and_bad_jobs_are_rejected() -> None:
+    step = Step("x:test", "x", "test", (), ".", (), (), ("ghost",), (), "r")
+    with pytest.raises(ValueError, match="needs ghost"):
+        await run_plan(Plan((step,)), Recorder(), jobs=1)
+    with pytest.raises(ValueError, match="jobs"):
+        await run_plan(Plan(()), Recorder(), jobs=0)
