@@ -1,1 +1,1 @@
-"""acme-user-service."""
+"""acme-user-service: a Litestar API over a JSON user store."""
