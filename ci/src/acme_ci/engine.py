@@ -8,7 +8,6 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 PROBE_TIMEOUT = 10.0
 
@@ -47,11 +46,19 @@ def dagger_status(env: Mapping[str, str]) -> tuple[bool, str]:
     return True, f"Dagger engine reachable ({probe.stdout.strip() or 'version unknown'})"
 
 
-def choose_engine(requested: str, env: Mapping[str, str] | None = None) -> EngineChoice:
-    """Resolve `auto|native|dagger`; EngineError when dagger is required and unreachable."""
+def choose_engine(
+    requested: str, env: Mapping[str, str] | None = None, unsupported: str | None = None
+) -> EngineChoice:
+    """Resolve `auto|native|dagger`; EngineError when dagger is required and unreachable.
+
+    `unsupported` says why the Dagger module cannot serve this request (auto then runs native).
+    """
     if requested == "native":
         return EngineChoice("native", "--engine native")
-    ok, why = dagger_status(os.environ if env is None else env)
+    if unsupported is not None:
+        ok, why = False, unsupported
+    else:
+        ok, why = dagger_status(os.environ if env is None else env)
     if ok:
         return EngineChoice("dagger", why)
     if requested == "dagger":
@@ -62,23 +69,9 @@ def choose_engine(requested: str, env: Mapping[str, str] | None = None) -> Engin
     return EngineChoice("native", f"auto: {why}")
 
 
-def dagger_args(args: Any) -> list[str]:
-    """The `dagger call` flags matching the CLI's selection and run flags."""
-    flags: list[str] = []
-    if getattr(args, "base", None):
-        flags += ["--base", args.base]
-    if getattr(args, "all", False):
-        flags.append("--all")
-    for name in getattr(args, "package", []):
-        flags += ["--package", name]
-    if getattr(args, "version", None):
-        flags += ["--version", args.version]
-    return flags
-
-
 def run_on_dagger(root: Path, function: str, flags: list[str]) -> int:
-    """`dagger call FUNCTION --source=. FLAGS` in `root`, output streamed; 0 ok, 1 failed."""
-    command = ["dagger", "call", function, "--source=.", *flags]
+    """`dagger call FUNCTION FLAGS` in `root` (the module's source defaults to the root)."""
+    command = ["dagger", "call", function, *flags]
     print(f"$ {' '.join(command)}", flush=True)
     done = subprocess.run(command, cwd=root, check=False)
     return 0 if done.returncode == 0 else 1

@@ -6,11 +6,16 @@ import json
 
 from acme_ci.plan import Plan
 
+# A big change lists hundreds of files: the text view shows a few, the JSON view all.
+MAX_REASONS = 3
+
 
 def plan_text(plan: Plan) -> str:
     lines = [f"Selection: {plan.selection.note}"]
     for name, reasons in sorted(plan.selection.reasons.items()):
-        lines.append(f"  {name}: {'; '.join(reasons)}")
+        shown = "; ".join(reasons[:MAX_REASONS])
+        more = f" (+{len(reasons) - MAX_REASONS} more)" if len(reasons) > MAX_REASONS else ""
+        lines.append(f"  {name}: {shown}{more}")
     if plan.selection.ignored_files:
         lines.append(f"  (no package: {', '.join(plan.selection.ignored_files)})")
     lines.append(f"Steps ({len(plan.steps)}):")

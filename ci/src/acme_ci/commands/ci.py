@@ -6,17 +6,19 @@ import argparse
 
 from acme_ci.commands.common import USAGE_ERRORS, finish, load, request_from, usage_error
 from acme_ci.console import Progress
-from acme_ci.engine import choose_engine, dagger_args, run_on_dagger
+from acme_ci.engine import choose_engine, run_on_dagger
 from acme_ci.runner import plan_for, run_native
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         root, ws = load(args)
-        choice = choose_engine(args.engine)
+        unsupported = "the Dagger module has no --package selection" if args.package else None
+        choice = choose_engine(args.engine, unsupported=unsupported)
         print(f"engine: {choice.name} ({choice.why})", flush=True)
         if choice.name == "dagger":
-            return run_on_dagger(root, "ci", dagger_args(args))
+            flags = ["--jobs", str(args.jobs), *(["--base", args.base] if args.base else [])]
+            return run_on_dagger(root, "ci", [*flags, *(["--all"] if args.all else [])])
         plan = plan_for(root, ws, request_from(args))
     except USAGE_ERRORS as error:
         return usage_error(error)

@@ -1,0 +1,86 @@
+"""`acme-ci plan`, `acme-ci test` and engine choice on a generated workspace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from acme_ci.cli import main
+from acme_ci.engine import EngineError, choose_engine
+
+from .conftest import Repo
+
+
+def test_plan_formats_say_what_would_run_and_why(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("libs/util/src/util/extra.py", "X = 1\n")
+    repo.write("docs.md", "notes\n")
+    assert main(["-C", str(repo.root), "plan", "--base", "HEAD", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["selection"]["packages"] == {
+        "api": ["depends on util"],
+        "util": ["changed: libs/util/src/util/extra.py"],
+    }
+    assert data["selection"]["ignored_files"] == ["docs.md"]
+    assert [s["id"] for s in data["steps"]][:3] == ["util:lint", "util:test", "util:build"]
+
+    assert main(["-C", str(repo.root), "plan", "--base", "HEAD"]) == 0
+    text = capsys.readouterr().out
+    assert "util: changed: libs/util/src/util/extra.py" in text
+    assert "api:build  needs api:lint, api:test, util:test" in text
+
+    assert main(["-C", str(repo.root), "plan", "--package", "core", "--format", "mermaid"]) == 0
+    mermaid = capsys.readouterr().out
+    assert mermaid.startswith("flowchart LR")
+    assert mermaid.count("-->") == 2
+    assert not (repo.root / ".acme").exists()  # planning runs nothing
+
+
+def test_test_command_runs_every_package_and_totals_like_pytest(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-C", str(repo.root), "test", "--jobs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "== 4 passed, 0 failed across 4 packages" in out
+    assert not (repo.root / ".acme/cache").exists()  # `test` never reads or fills the cache
+
+    repo.write("services/api/tests/test_bad.py", "def test_bad() -> None:\n    assert False\n")
+    assert main(["-C", str(repo.root), "test", "--jobs", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "== 4 passed, 1 failed across 4 packages" in out
+    assert "packages failed: api" in out
+
+
+def test_a_package_without_tests_fails_the_test_command(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (repo.root / "libs/core/tests/test_basic.py").unlink()
+    assert main(["-C", str(repo.root), "test"]) == 1
+    assert "core: pytest collected no tests" in capsys.readouterr().out
+
+
+def test_engine_dagger_without_an_engine_fails_fast(
+    repo: Repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dagger, no docker
+    assert main(["-C", str(repo.root), "ci", "--engine", "dagger"]) == 2
+    assert "--engine dagger: no `dagger` CLI on PATH" in capsys.readouterr().err
+    choice = choose_engine("auto", env={})
+    assert (choice.name, choice.why) == ("native", "auto: no `dagger` CLI on PATH")
+    with pytest.raises(EngineError, match="no --package"):
+        choose_engine("dagger", unsupported="the Dagger module has no --package selection")
+
+
+def test_engine_dagger_with_a_cli_but_no_engine_fails_fast(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake = tmp_path / "dagger"
+    fake.write_text("#!/bin/sh\necho 'cannot connect to the engine' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    env = {"_EXPERIMENTAL_DAGGER_RUNNER_HOST": "unix:///nonexistent"}
+    with pytest.raises(EngineError, match="cannot connect to the engine"):
+        choose_engine("dagger", env=env)
+    assert choose_engine("auto", env=env).name == "native"
