@@ -1,0 +1,505 @@
+"""The Dagger module's pipelines, built offline and inspected (no container engine needed).
+
+dagger-io builds every call lazily: a chain of GraphQL field selections in `obj._ctx.selections`
+(dagger/client/_core.py, Context.select), sent to the engine only when a leaf value is awaited
+(Context.execute). `FakeEngine` replaces that one method: it answers the leaves the module awaits
+(file contents and globs from the real directory the source was loaded from, git from the real
+repository, exit codes and output of the other execs as told) and records every query, so the
+tests can assert the exact pipelines: images, cache mounts, argv, services, secrets.
+"""
+
+# dagger-io 0.21.11 types `@function` with an `infer_variance` TypeVar that mypy cannot solve
+# (dagger/mod/_resolver.py), so mypy sees every module function as returning `R?`, and it
+# does not apply `@object_type`'s dataclass_transform. Pyright checks both (test_dagger_typing).
+# mypy: disable-error-code="attr-defined, call-arg"
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagger
+import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYAML is not a dependency
+from acme_ci import dagger_containers as images
+from acme_ci.affected import select_affected, select_all
+from acme_ci.dagger_executor import PipelineFailedError
+from acme_ci.dagger_maintenance import MaintenanceFailedError
+from acme_ci.dagger_source import SOURCE_IGNORE
+from acme_ci.discover import load_workspace
+from acme_ci.gitrepo import changed_files
+from acme_ci.main import AcmeCi
+from acme_ci.plan import make_plan
+from acme_ci.plan_format import plan_text
+from dagger import dag
+from dagger._exceptions import QueryErrorValue
+from dagger.client._core import Context
+from dagger.client._core import Field as Selection
+from dagger.client.base import Type
+from gql import gql
+
+from .conftest import Repo
+
+ROOT = Path(__file__).resolve().parents[2]
+Chain = list[Selection]
+
+
+def args_of(chain: Sequence[Selection], name: str) -> list[dict[str, Any]]:
+    """The arguments of every selection called `name`, in order."""
+    return [s.args for s in chain if s.name == name]
+
+
+def execs(chain: Sequence[Selection]) -> list[list[str]]:
+    return [list(a["args"]) for a in args_of(chain, "withExec")]
+
+
+def chain_of(obj: Type) -> Chain:
+    return list(obj._ctx.selections)
+
+
+@dataclass
+class FakeEngine:
+    """Answers the leaf queries of the module offline and records them (see module docstring)."""
+
+    exit_codes: Mapping[tuple[str, ...], int] = field(default_factory=dict)
+    outputs: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    queries: list[Chain] = field(default_factory=list)
+    synced: dict[str, Chain] = field(default_factory=dict)
+
+    def expand(self, chain: Chain) -> Chain:
+        if chain and chain[0].name == "node":
+            return [*self.synced[chain[0].args["id"]], *chain[1:]]
+        return chain
+
+    async def execute(self, ctx: Context, return_type: Any = None) -> Any:
+        chain = self.expand(list(ctx.selections))
+        self.queries.append(chain)
+        leaf = chain[-1]
+        if leaf.name == "sync":
+            ident = f"fake-{len(self.synced)}"
+            self.synced[ident] = chain[:-1]
+            return ident
+        if chain[0].name == "host":
+            return self.read_host(chain)
+        if leaf.name == "publish":
+            return f"{leaf.args['address']}@sha256:{'0' * 64}"
+        argv = tuple(execs(chain)[-1])
+        if images.GIT_IMAGE in [a["address"] for a in args_of(chain, "from")]:
+            return self.run_git(chain, argv, leaf.name)
+        if leaf.name == "exitCode":
+            return self.exit_codes.get(argv, 0)
+        if leaf.name == "stdout":
+            return self.outputs.get(argv, "")
+        if leaf.name == "stderr":
+            return ""
+        if leaf.name == "contents":  # a file of a container: no JUnit report offline
+            raise dagger.QueryError([QueryErrorValue("no such file")], gql("query { noop }"))
+        raise AssertionError(f"unexpected query: {[s.name for s in chain]}")
+
+    @staticmethod
+    def host_path(chain: Sequence[Selection]) -> Path:
+        path = Path()
+        for s in chain:
+            if s.name in ("directory", "file") and "path" in s.args:
+                path = path / s.args["path"]
+        return path
+
+    def read_host(self, chain: Chain) -> Any:
+        leaf = chain[-1]
+        path = self.host_path(chain)
+        if leaf.name == "contents":
+            return path.read_text(encoding="utf-8")
+        if leaf.name == "glob":
+            return sorted(p.relative_to(path).as_posix() for p in path.glob(leaf.args["pattern"]))
+        raise AssertionError(f"unexpected host query: {leaf.name}")
+
+    def run_git(self, chain: Chain, argv: tuple[str, ...], leaf: str) -> Any:
+        """git really runs, in the repository the source directory was loaded from."""
+        source = next(a["source"] for a in args_of(chain, "withDirectory"))
+        done = subprocess.run(
+            argv, cwd=self.host_path(chain_of(source)), capture_output=True, text=True, check=False
+        )
+        return {"exitCode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}[leaf]
+
+    def step_commands(self) -> list[tuple[str, str, tuple[tuple[str, ...], ...]]]:
+        """(package, workdir, argv list) of every step run: the execs after the package sync."""
+        found: dict[tuple[str, ...], tuple[str, str, tuple[tuple[str, ...], ...]]] = {}
+        for chain in self.queries:
+            if chain[-1].name != "exitCode" or images.GIT_IMAGE in str(chain[1].args):
+                continue
+            all_execs = execs(chain)
+            sync = max(i for i, a in enumerate(all_execs) if a[:2] == ["uv", "sync"])
+            package = all_execs[sync][-1]
+            workdir = args_of(chain, "withWorkdir")[-1]["path"]
+            commands = tuple(tuple(a) for a in all_execs[sync + 1 :])
+            found[(package, workdir, *map(" ".join, commands))] = (package, workdir, commands)
+        # A step's intermediate commands are prefixes of its final chain: keep the longest.
+        steps = list(found.values())
+        return [
+            s
+            for s in steps
+            if not any(o is not s and o[:2] == s[:2] and o[2][: len(s[2])] == s[2] for o in steps)
+        ]
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+    fake = FakeEngine()
+
+    async def execute(ctx: Context, return_type: Any = None) -> Any:
+        return await fake.execute(ctx, return_type)
+
+    monkeypatch.setattr(Context, "execute", execute)
+    return fake
+
+
+def module(root: Path = ROOT) -> AcmeCi:
+    return AcmeCi(source=dag.host().directory(str(root), exclude=SOURCE_IGNORE))
+
+
+def in_src(path: str) -> str:
+    return images.in_container(path)
+
+
+# ---------------------------------------------------------------- package containers
+
+
+@pytest.mark.anyio
+async def test_env_layers_base_uv_cache_deps_then_only_the_package_sources(
+    engine: FakeEngine,
+) -> None:
+    ctr = await module().env("acme-user-service")
+    chain = chain_of(ctr)
+    assert chain[1].name == "from"
+    assert chain[1].args["address"] == images.PYTHON_IMAGE
+
+    uv = next(a for a in args_of(chain, "withFile") if a["path"] == "/usr/local/bin/uv")
+    uv_chain = chain_of(uv["source"])
+    assert args_of(uv_chain, "from") == [{"address": images.UV_IMAGE}]
+    assert args_of(uv_chain, "file") == [{"path": "/uv"}]
+
+    names = [s.name for s in chain]
+    mount = args_of(chain, "withMountedCache")
+    assert [m["path"] for m in mount] == [images.UV_CACHE_DIR]
+    assert args_of(chain_of(mount[0]["cache"]), "cacheVolume") == [{"key": "acme-ci-uv"}]
+    first_sync = names.index("withExec")
+    assert names.index("withMountedCache") < first_sync
+
+    assert execs(chain) == [
+        ["uv", "sync", "--frozen", "--all-packages", "--no-install-workspace"],
+        ["uv", "sync", "--frozen", "--inexact", "--package", "acme-user-service"],
+    ]
+    ws = load_workspace(ROOT)
+    files_before_deps = [
+        a["path"] for a in [s.args for s in chain[:first_sync] if s.name == "withFile"]
+    ]
+    assert files_before_deps == [
+        "/usr/local/bin/uv",
+        "/src/uv.lock",
+        "/src/pyproject.toml",
+        *(f"/src/{p.path}/pyproject.toml" for p in ws.packages),
+    ]
+    # Sources only after the dependency layer, and only the package's and its deps'.
+    assert not any(s.name == "withDirectory" for s in chain[:first_sync])
+    copied = [a["path"] for a in args_of(chain, "withDirectory")]
+    wanted = ["acme-user-service", *ws.dependencies_closure("acme-user-service")]
+    assert copied == [in_src(ws.get(n).path) for n in wanted]
+    assert engine.queries  # the workspace came through the Directory API
+
+
+@pytest.mark.anyio
+async def test_dependency_layer_is_identical_for_every_package(engine: FakeEngine) -> None:
+    """Built once: the engine caches the layer that every package container shares."""
+    acme = module()
+
+    def deps_layer(chain: Chain) -> list[tuple[str, str]]:
+        upto = [s.name for s in chain].index("withExec") + 1
+        return [(s.name, repr(sorted(s.args))) for s in chain[:upto]]
+
+    layers = {
+        name: deps_layer(chain_of(await acme.env(name)))
+        for name in ("acme-logger", "acme-user-service", "acme-maintenance")
+    }
+    assert len({repr(v) for v in layers.values()}) == 1
+
+
+@pytest.mark.anyio
+async def test_unknown_test_service_is_rejected_with_the_known_ones() -> None:
+    with pytest.raises(images.UnknownServiceError, match="s3, postgres and kafka"):
+        images.test_services(dag.container(), ["redis"])
+
+
+def test_test_containers_bind_services_with_the_agreed_variables() -> None:
+    chain = chain_of(images.test_services(dag.container(), ["s3", "postgres", "kafka"]))
+    bindings = {a["alias"]: a["service"] for a in args_of(chain, "withServiceBinding")}
+    assert sorted(bindings) == ["kafka", "postgres", "s3"]
+    env = {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
+    assert env["S3_ENDPOINT_URL"] == "http://s3:5000"
+    assert env["TEST_POSTGRES_URL"].startswith("postgresql://acme:acme@postgres:5432/")
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    for alias, image in (
+        ("s3", images.MOTO_IMAGE),
+        ("postgres", images.POSTGRES_IMAGE),
+        ("kafka", images.KAFKA_IMAGE),
+    ):
+        service = chain_of(bindings[alias])
+        assert args_of(service, "from") == [{"address": image}]
+        assert service[-1].name == "asService"
+        assert service[-1].args == {"useEntrypoint": True}
+    kafka = {a["name"]: a["value"] for a in args_of(chain_of(bindings["kafka"]), "withEnvVariable")}
+    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+
+
+# ---------------------------------------------------------------- the same plan as native
+
+
+@pytest.mark.anyio
+async def test_ci_runs_exactly_the_native_plans_argv_per_step(engine: FakeEngine) -> None:
+    ws = load_workspace(ROOT)
+    native = make_plan(ws, select_all(ws, "--all"))
+    summary = await module().ci(all_=True, jobs=2)
+
+    ran = sorted(engine.step_commands())
+    expected = sorted((s.package, in_src(s.workdir), s.commands) for s in native.steps)
+    assert ran == expected
+    assert f"{len(native.steps)} steps: {len(native.steps)} passed" in summary
+
+
+@pytest.mark.anyio
+async def test_plan_text_matches_the_native_plan(engine: FakeEngine) -> None:
+    ws = load_workspace(ROOT)
+    assert await module().plan(all_=True) == plan_text(make_plan(ws, select_all(ws, "--all")))
+
+
+@pytest.mark.anyio
+async def test_affected_selection_comes_from_git_like_native(
+    engine: FakeEngine, repo: Repo
+) -> None:
+    repo.write("libs/util/src/util/extra.py", "X = 1\n")
+    repo.commit("util changed")
+    base = "HEAD~1"
+    native = select_affected(load_workspace(repo.root), changed_files(repo.root, base))
+    assert sorted(native.reasons) == ["api", "util"]
+
+    text = await module(repo.root).plan(base=base)
+    ws = load_workspace(repo.root)
+    assert text == plan_text(make_plan(ws, native))
+    git_execs = [execs(q)[-1] for q in engine.queries if images.GIT_IMAGE in str(q[1].args)]
+    assert git_execs[0][-3:] == ["--verify", "--quiet", "HEAD~1^{commit}"]
+    assert git_execs[1][:6] == [
+        "git",
+        "-c",
+        "safe.directory=*",
+        "diff",
+        "--name-only",
+        "--no-renames",
+    ]
+
+
+@pytest.mark.anyio
+async def test_unknown_base_selects_everything_and_says_why(engine: FakeEngine, repo: Repo) -> None:
+    text = await module(repo.root).plan(base="no-such-ref")
+    assert "unknown base ref 'no-such-ref': all packages" in text
+    assert text.count(":build") == 4
+
+
+@pytest.mark.anyio
+async def test_failures_are_aggregated_into_one_error_listing_every_failed_step(
+    engine: FakeEngine,
+) -> None:
+    engine.exit_codes = {("ruff", "check", "."): 1}
+    with pytest.raises(PipelineFailedError) as caught:
+        await module().ci(all_=True, jobs=2)
+    run = caught.value.run
+    ws = load_workspace(ROOT)
+    lint_ids = {f"{p.name}:lint" for p in ws.packages}
+    assert {r.step_id for r in run.failed} == lint_ids
+    for step_id in lint_ids:
+        assert step_id in str(caught.value)
+    # Unrelated work went on: every test ran, every build was blocked by its lint.
+    statuses = {r.step_id: r.status for r in run.results}
+    assert {statuses[f"{p.name}:test"] for p in ws.packages} == {"passed"}
+    assert {statuses[f"{p.name}:build"] for p in ws.packages} == {"blocked"}
+
+
+@pytest.mark.anyio
+async def test_lint_returns_the_step_output(engine: FakeEngine) -> None:
+    engine.outputs = {("ruff", "check", "."): "All checks passed!"}
+    out = await module().lint("acme-logger")
+    assert "All checks passed!" in out
+    assert engine.step_commands() == [
+        (
+            "acme-logger",
+            "/src/common/logger",
+            (("ruff", "check", "."), ("ruff", "format", "--check", ".")),
+        )
+    ]
+
+
+@pytest.mark.anyio
+async def test_build_returns_the_dist_directory_of_the_build_step(engine: FakeEngine) -> None:
+    dist = await module().build("acme-health")
+    chain = engine.expand(chain_of(dist))
+    assert chain[-1].name == "directory"
+    assert chain[-1].args == {"path": "/src/dist/acme-health"}
+    assert execs(chain)[-1] == [
+        "uv",
+        "build",
+        "--package",
+        "acme-health",
+        "--out-dir",
+        "dist/acme-health",
+        "--quiet",
+    ]
+
+
+# ---------------------------------------------------------------- images, delivery
+
+
+@pytest.mark.anyio
+async def test_image_runs_uvicorn_on_the_service_port_without_the_build_tools(
+    engine: FakeEngine,
+) -> None:
+    ws = load_workspace(ROOT)
+    package = ws.get("acme-user-service")
+    chain = chain_of(await module().image(package.name))
+    assert chain[1].args == {"address": images.PYTHON_IMAGE}
+    assert execs(chain) == []  # nothing runs in the runtime image itself
+    venv = args_of(chain, "withDirectory")
+    assert [v["path"] for v in venv] == [images.VENV]
+    built = chain_of(venv[0]["source"])
+    assert execs(built)[-1] == [
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-dev",
+        "--no-editable",
+        "--package",
+        package.name,
+    ]
+    port = package.settings.service_port
+    assert args_of(chain, "withExposedPort") == [{"port": port}]
+    assert args_of(chain, "withEntrypoint") == [
+        {
+            "args": [
+                "uvicorn",
+                "--factory",
+                package.settings.service_app,
+                "--host",
+                "0.0.0.0",
+                "--port",
+                str(port),
+            ]
+        }
+    ]
+    service = chain_of(await module().serve(package.name))
+    assert service[-1].name == "asService"
+
+
+@pytest.mark.anyio
+async def test_image_of_a_library_is_refused(engine: FakeEngine) -> None:
+    with pytest.raises(images.UnknownServiceError, match="acme-user-service"):
+        await module().image("acme-logger")
+
+
+@pytest.mark.anyio
+async def test_publish_pushes_every_service_with_registry_auth(engine: FakeEngine) -> None:
+    password = dag.set_secret("registry-password", "hunter2")
+    refs = await module().publish("abc123", "registry.example/acme", "bot", password)
+    services = [p.name for p in load_workspace(ROOT).packages if p.settings.kind == "service"]
+    assert refs == [f"registry.example/acme/{s}:abc123@sha256:{'0' * 64}" for s in services]
+    pushes = [q for q in engine.queries if q[-1].name == "publish"]
+    assert len(pushes) == len(services)
+    for push in pushes:
+        auth = args_of(push, "withRegistryAuth")
+        assert len(auth) == 1
+        assert auth[0]["username"] == "bot"
+        assert auth[0]["secret"] is password
+        assert "hunter2" not in str([s.args for s in push])
+
+
+@pytest.mark.anyio
+async def test_deploy_renders_deployments_with_probes_and_services(engine: FakeEngine) -> None:
+    text = await module().deploy("abc123", "registry.example/acme", namespace="prod")
+    docs = list(yaml.safe_load_all(text))
+    services = [p for p in load_workspace(ROOT).packages if p.settings.kind == "service"]
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        (kind, p.name) for p in services for kind in ("Deployment", "Service")
+    ]
+    for package, deployment in zip(services, docs[::2], strict=True):
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == f"registry.example/acme/{package.name}:abc123"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readiness"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/liveness"
+        assert container["ports"][0]["containerPort"] == package.settings.service_port
+        assert deployment["metadata"]["namespace"] == "prod"
+    assert not [q for q in engine.queries if q[0].name == "container"]  # nothing applied
+
+
+@pytest.mark.anyio
+async def test_deploy_applies_with_kubectl_and_a_mounted_kubeconfig(engine: FakeEngine) -> None:
+    kubeconfig = dag.set_secret("kubeconfig", "apiVersion: v1")
+    await module().deploy("abc123", "registry.example/acme", kubeconfig=kubeconfig)
+    (apply,) = [q for q in engine.queries if q[0].name == "container"]
+    assert args_of(apply, "from") == [{"address": images.KUBECTL_IMAGE}]
+    assert args_of(apply, "withMountedSecret")[0]["source"] is kubeconfig
+    assert args_of(apply, "withExec") == [
+        {"args": ["apply", "-f", "/manifests/acme.yaml"], "useEntrypoint": True}
+    ]
+
+
+# ---------------------------------------------------------------- maintenance
+
+
+@pytest.mark.anyio
+async def test_maintenance_passes_credentials_only_as_secret_variables(engine: FakeEngine) -> None:
+    engine.outputs = {("maintenance", "--cleanup"): "report: 3 subsystems ok"}
+    key_id = dag.set_secret("key-id", "AKIA-REAL")
+    secret = dag.set_secret("secret", "s3cr3t")
+    database = dag.set_secret("db", "postgresql://u:p@db/x")
+    report = await module().maintenance(
+        cleanup=True,
+        database_url=database,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        s3_endpoint_url="https://s3.example",
+        kafka_bootstrap_servers="kafka.example:9092",
+    )
+    assert report == "report: 3 subsystems ok"
+    (run,) = [q for q in engine.queries if q[-1].name == "exitCode"]
+    assert execs(run)[-1] == ["maintenance", "--cleanup"]
+    secrets = {a["name"]: a["secret"] for a in args_of(run, "withSecretVariable")}
+    assert secrets == {
+        "DATABASE_URL": database,
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    env = {a["name"]: a["value"] for a in args_of(run, "withEnvVariable")}
+    assert not {"DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(env)
+    assert env["S3_ENDPOINT_URL"] == "https://s3.example"
+    assert not args_of(run, "withServiceBinding")
+    assert [a["path"] for a in args_of(run, "withMountedCache")][-1] == "/src/var"
+
+
+@pytest.mark.anyio
+async def test_maintenance_without_endpoints_rehearses_on_throwaway_services(
+    engine: FakeEngine,
+) -> None:
+    await module().maintenance()
+    (run,) = [q for q in engine.queries if q[-1].name == "exitCode"]
+    assert sorted(a["alias"] for a in args_of(run, "withServiceBinding")) == ["kafka", "s3"]
+    assert sorted(a["name"] for a in args_of(run, "withSecretVariable")) == [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ]
+
+
+@pytest.mark.anyio
+async def test_maintenance_failure_raises_with_its_report(engine: FakeEngine) -> None:
+    engine.exit_codes = {("maintenance",): 1}
+    engine.outputs = {("maintenance",): "kafka: clean failed after 3 attempts"}
+    with pytest.raises(MaintenanceFailedError, match="kafka: clean failed"):
+        await module().maintenance()
