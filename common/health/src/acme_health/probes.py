@@ -37,7 +37,9 @@ def _probe_handlers(
         summary="Every readiness check passes",
         responses={
             HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
-                data_container=dict[str, str], description="A readiness check failed"
+                data_container=dict[str, str],
+                description="A readiness check failed",
+                generate_examples=False,
             )
         },
     )

@@ -34,7 +34,7 @@ def _routes(users: dict[str, User], logger: Logger) -> list[Any]:
         summary="One user",
         responses={
             HTTP_404_NOT_FOUND: ResponseSpec(
-                data_container=dict[str, str], description="User not found"
+                data_container=dict[str, str], description="User not found", generate_examples=False
             )
         },
     )

@@ -11,10 +11,17 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 
+def _field_name(key: object) -> str:
+    # Litestar names the request body "data" after the handler's parameter.
+    return "request body" if key == "data" else str(key)
+
+
 def _validation_message(exc: ValidationException) -> str:
     extra = exc.extra if isinstance(exc.extra, list) else []
     details = [
-        f"{item.get('key')}: {item.get('message')}" if item.get("key") else str(item["message"])
+        f"{_field_name(item['key'])}: {item['message']}"
+        if item.get("key")
+        else str(item["message"])
         for item in extra
         if isinstance(item, dict) and "message" in item
     ]
@@ -27,14 +34,16 @@ def error_handlers(logger: Logger) -> ExceptionHandlersMap:
     def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
         return Response({"error": _validation_message(exc)}, status_code=exc.status_code)
 
-    def on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-        return Response({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
     def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        # The client learns nothing of the internals; the log gets the whole exception.
         logger.error(f"Unhandled error on {request.method} {request.url.path}", exc)
-        return Response(
-            {"error": "Internal server error"}, status_code=HTTP_500_INTERNAL_SERVER_ERROR
-        )
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        return Response({"error": "Internal server error"}, status_code=status)
+
+    def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+        if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+            return on_unexpected(request, exc)
+        return Response({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     return {
         ValidationException: on_validation,

@@ -1,0 +1,125 @@
+"""The trading service app: `create_app(settings)` opens the stock store eagerly."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from acme_health import add_health_probes
+from acme_logger import Logger
+from litestar import Litestar, Response, get, post
+from litestar.config.app import AppConfig
+from litestar.datastructures import State
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
+
+from acme_trading_service.durable import atomic_write
+from acme_trading_service.errors import error_handlers
+from acme_trading_service.model import NotOwner, Stock, SwapRefused, SwapRequest
+from acme_trading_service.settings import Settings
+from acme_trading_service.store import StockStore
+
+MAX_BODY_BYTES = 64 * 1024
+ErrorSpec = ResponseSpec(
+    data_container=dict[str, str], description="An error message", generate_examples=False
+)
+
+
+def _routes(store: StockStore, logger: Logger) -> list[Any]:
+    @get("/", sync_to_thread=False, summary="Service banner")
+    def root() -> dict[str, str]:
+        return {"message": "Trading Service API"}
+
+    @get(
+        "/stocks",
+        sync_to_thread=False,
+        summary="Stocks keyed by id, optionally filtered",
+        description="Without parameters: every stock. `owned`, `sector` and `limit` filter "
+        "the listing (all given filters apply; `limit` keeps the first matches).",
+    )
+    def list_stocks(
+        owned: Annotated[str | None, QueryParameter(description="owner's user id")] = None,
+        sector: Annotated[str | None, QueryParameter(description="sector name")] = None,
+        limit: Annotated[int | None, QueryParameter(ge=1, description="at most this many")] = None,
+    ) -> dict[str, Stock]:
+        return store.select(owned=owned, sector=sector, limit=limit)
+
+    @get(
+        "/stocks/{stock_id:str}",
+        sync_to_thread=False,
+        summary="One stock",
+        responses={HTTP_404_NOT_FOUND: ErrorSpec},
+    )
+    def get_stock(stock_id: FromPath[str]) -> Response[Any]:
+        stock = store.get(stock_id)
+        if stock is None:
+            logger.warn(f"Stock not found: {stock_id}")
+            return Response({"error": "Stock not found"}, status_code=HTTP_404_NOT_FOUND)
+        logger.info(f"Stock retrieved: {stock_id}")
+        return Response(stock)
+
+    @post(
+        "/swap",
+        summary="Transfer a stock from its owner to another user",
+        status_code=200,
+        responses={HTTP_400_BAD_REQUEST: ErrorSpec, HTTP_404_NOT_FOUND: ErrorSpec},
+    )
+    async def swap(data: JSONBody[SwapRequest | None] = None) -> Response[Any]:
+        # An empty body counts as every field missing, as the original's parser made it {}.
+        fields = data.fields() if data is not None else None
+        if fields is None:
+            return Response(
+                {"error": "Missing required parameters"}, status_code=HTTP_400_BAD_REQUEST
+            )
+        stock_id, from_user, to_user = fields
+        try:
+            stock = await store.swap(stock_id, from_user, to_user)
+        except SwapRefused as refused:
+            logger.warn(
+                f"Stock {stock_id} is not owned by user {from_user}"
+                if isinstance(refused, NotOwner)
+                else f"Stock not found: {stock_id}"
+            )
+            return Response({"error": refused.message}, status_code=refused.status)
+        message = f"Stock {stock_id} transferred from {from_user} to {to_user}"
+        logger.info(message)
+        return Response({"success": True, "message": message, "stock": stock})
+
+    return [root, list_stocks, get_stock, swap]
+
+
+def open_store(settings: Settings, logger: Logger) -> StockStore:
+    """Open the store, first seeding it from `settings.seed_path` if it does not exist."""
+    if settings.seed_path is not None and not settings.data_path.exists():
+        settings.data_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(settings.data_path, settings.seed_path.read_bytes())
+    return StockStore.open(settings.data_path, compact_after=settings.compact_after, logger=logger)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the app; unusable stock data raises StockDataError naming the file."""
+    settings = settings or Settings.from_env(os.environ)
+    logger = Logger("trading-service")
+    store = open_store(settings, logger)
+    logger.info(
+        "Stocks data loaded successfully",
+        {"path": str(settings.data_path), "stocks": len(store), "journaled": store.pending},
+    )
+
+    async def store_is_open() -> bool:
+        return not store.closed
+
+    config = AppConfig(
+        route_handlers=_routes(store, logger),
+        exception_handlers=error_handlers(logger),
+        openapi_config=OpenAPIConfig(title="Trading Service API", version="0.1.0"),
+        on_shutdown=[store.close],
+        state=State({"store": store}),
+        # A swap body is three short strings; anything larger is not a swap.
+        request_max_body_size=MAX_BODY_BYTES,
+    )
+    return Litestar.from_config(
+        add_health_probes(config, {"stock-store": store_is_open}, logger=logger)
+    )

@@ -1,0 +1,59 @@
+"""The data the service speaks: a stock, a swap request, and the swap decision rules."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Stock(msgspec.Struct, forbid_unknown_fields=True, rename={"market_cap": "marketCap"}):
+    """One stock as stored and served; `owned` is the id of the user who owns it."""
+
+    id: str
+    name: str
+    price: float
+    owned: str
+    sector: str
+    volume: int
+    market_cap: int
+
+
+class SwapRequest(msgspec.Struct):
+    """`POST /swap` body. Fields are optional here so a missing one gets the original's 400."""
+
+    stockId: str | None = None  # the wire names are the original API's
+    fromUserId: str | None = None
+    toUserId: str | None = None
+
+    def fields(self) -> tuple[str, str, str] | None:
+        """(stock, from, to) if every field is present and non-empty (the original's check)."""
+        if self.stockId and self.fromUserId and self.toUserId:
+            return self.stockId, self.fromUserId, self.toUserId
+        return None
+
+
+class SwapRefused(Exception):
+    """A swap the rules refuse; `status` and `message` are the answer the client gets."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class StockNotFound(SwapRefused):
+    def __init__(self) -> None:
+        super().__init__(404, "Stock not found")
+
+
+class NotOwner(SwapRefused):
+    def __init__(self) -> None:
+        super().__init__(400, "Stock is not owned by the specified user")
+
+
+def check_swap(stock: Stock | None, from_user: str) -> Stock:
+    """The stock to transfer, or the refusal the original gave (unknown stock, wrong owner)."""
+    if stock is None:
+        raise StockNotFound
+    if stock.owned != from_user:
+        raise NotOwner
+    return stock
