@@ -42,7 +42,7 @@ class RetryPolicy:
         return AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential_jitter(
-                initial=self.initial_backoff_s * self.scale,
+                multiplier=self.initial_backoff_s * self.scale,
                 max=self.max_backoff_s * self.scale,
                 jitter=self.jitter_s * self.scale,
             ),
