@@ -168,9 +168,9 @@ def test_service_killed_mid_swap_keeps_every_acknowledged_swap(
 
     json.loads(path.read_bytes())  # the snapshot is whole, whatever the moment of the kill
     state = read_stocks(path)
-    for stock_id, number in acknowledged.items():
+    for stock_id, last_acked in acknowledged.items():
         # The acknowledged owner, or a later one whose swap was durable before the kill.
-        assert int(state[stock_id].owned.removeprefix("w")) >= number
+        assert int(state[stock_id].owned.removeprefix("w")) >= last_acked
     restarted = StockStore.open(path)
     assert {k: s.owned for k, s in read_stocks(path).items()} == {
         k: s.owned for k, s in restarted.select().items()
