@@ -29,7 +29,7 @@ from dagger import DefaultPath
 from dagger.client._core import Context
 from dagger.client._core import Field as Selection
 from dagger.client.base import Type
-from dagger.mod import Module
+from dagger.mod._module import Module
 from dagger.mod._utils import get_module, get_object_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,7 +244,7 @@ from typing import Optional
 import anyio
 import dagger
 from dagger.client._core import Context
-from dagger.mod import Module
+from dagger.mod._module import Module
 from dagger.mod._utils import get_module, get_object_type
 
 mod = Module("Broken")

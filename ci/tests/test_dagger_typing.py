@@ -1,0 +1,58 @@
+"""Static typing of the Dagger module against the pinned dagger-io (no engine needed)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "ci" / "src" / "acme_ci"
+TESTS = Path(__file__).resolve().parent
+
+
+def dagger_files() -> list[str]:
+    """The Dagger shell and its tests, relative to the root (the root holds the config)."""
+    files = [PACKAGE / "main.py", *PACKAGE.glob("dagger_*.py"), *TESTS.glob("test_dagger*.py")]
+    return sorted(str(f.relative_to(ROOT)) for f in files)
+
+
+def tool(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (uv sync --all-packages installs it)")
+    return found
+
+
+def test_the_dagger_files_are_found() -> None:
+    files = dagger_files()
+    assert "ci/src/acme_ci/main.py" in files
+    assert "ci/src/acme_ci/dagger_executor.py" in files
+
+
+def test_mypy_strict_is_clean() -> None:
+    done = subprocess.run(
+        [tool("mypy"), "--strict", *dagger_files()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_pyright_is_clean() -> None:
+    done = subprocess.run(
+        [tool("pyright"), "--pythonpath", sys.executable, *dagger_files()],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
