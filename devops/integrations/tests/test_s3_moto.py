@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -158,6 +159,28 @@ async def test_recent_multipart_uploads_are_left_alone(endpoint: str, bucket: st
     await storage.aclose()
 
     assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == ["fresh"]
+
+
+async def test_every_list_page_is_processed(endpoint: str, bucket: str) -> None:
+    s3 = client(endpoint)
+    for index in range(11):
+        s3.put_object(Bucket=bucket, Key=f"k/{index:02}", Body=b"x" * 2048)
+    # Pages of 3 keys: four pages whose copies, then deletes, overlap with the listing.
+    pager = s3.get_paginator("list_objects_v2")
+    assert len(list(pager.paginate(Bucket=bucket, PaginationConfig={"PageSize": 3}))) == 4
+    base = settings(endpoint, bucket, glacier_min_size_bytes=1024, retention_s=0.0)
+    storage = S3Storage(
+        replace(base, page_size=3), clock=lambda: datetime.now(UTC) + timedelta(hours=1)
+    )
+
+    moved = await storage.move_large_blobs_to_glacier()
+    assert set(storage_classes(endpoint, bucket).values()) == {"GLACIER"}
+    deleted = await storage.clean_up_old_blobs()
+    await storage.aclose()
+
+    assert "moved 11 objects" in moved.detail
+    assert "deleted 11 objects" in deleted.detail
+    assert storage_classes(endpoint, bucket) == {}
 
 
 def test_deletes_are_split_into_batches_of_at_most_1000_keys() -> None:

@@ -57,6 +57,7 @@ class S3Storage:
         self._clock = clock
         self._client: S3Client | None = None
         self._limiter = anyio.CapacityLimiter(settings.concurrency)
+        self._client_lock = anyio.Lock()
 
     def _make_client(self) -> S3Client:
         s = self._settings
@@ -76,9 +77,10 @@ class S3Storage:
         )
 
     async def _s3(self) -> S3Client:
-        if self._client is None:
-            self._client = await in_thread(self._make_client, from_boto)
-        return self._client
+        async with self._client_lock:
+            if self._client is None:
+                self._client = await in_thread(self._make_client, from_boto)
+            return self._client
 
     async def _call(self, call: Callable[[], Any]) -> Any:
         return await in_thread(call, from_boto, self._limiter)
@@ -197,7 +199,11 @@ class S3Storage:
         """List pages one after another and handle each page concurrently with the rest."""
         client = await self._s3()
         paginator = client.get_paginator(operation)  # type: ignore[call-overload]
-        iterator = iter(paginator.paginate(Bucket=self._settings.bucket))
+        pages = paginator.paginate(
+            Bucket=self._settings.bucket,
+            PaginationConfig={"PageSize": self._settings.page_size},
+        )
+        iterator = iter(pages)
         async with anyio.create_task_group() as group:
             while (page := await self._call(lambda: next(iterator, None))) is not None:
                 group.start_soon(handle, page)

@@ -52,6 +52,7 @@ class S3Settings:
     retention_s: float = 90 * 24 * 3600.0
     upload_max_age_s: float = 24 * 3600.0
     concurrency: int = 8
+    page_size: int = 1000
 
 
 @dataclass(frozen=True)
