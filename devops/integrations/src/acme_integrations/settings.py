@@ -70,9 +70,9 @@ class Settings:
     """Everything the real backends need; a missing part is a ``NotConfigured``."""
 
     database: DatabaseSettings | NotConfigured = field(default_factory=DatabaseSettings)
-    s3: S3Settings | NotConfigured = NotConfigured(("S3_BUCKET",), "S3_BUCKET is not set")
+    s3: S3Settings | NotConfigured = NotConfigured(("S3_BUCKET",), "S3 needs a bucket")
     kafka: KafkaSettings | NotConfigured = NotConfigured(
-        ("KAFKA_BOOTSTRAP_SERVERS",), "KAFKA_BOOTSTRAP_SERVERS is not set"
+        ("KAFKA_BOOTSTRAP_SERVERS",), "Kafka needs its bootstrap servers"
     )
 
 
@@ -93,7 +93,7 @@ def s3_from_env(env: Mapping[str, str]) -> S3Settings | NotConfigured:
     required = ("S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
     missing = tuple(name for name in required if not env.get(name))
     if missing:
-        return NotConfigured(missing, f"{', '.join(missing)} not set")
+        return NotConfigured(missing, "S3 needs a bucket and credentials")
     return S3Settings(
         bucket=env["S3_BUCKET"],
         access_key_id=env["AWS_ACCESS_KEY_ID"],
@@ -109,7 +109,7 @@ def kafka_from_env(env: Mapping[str, str]) -> KafkaSettings | NotConfigured:
         s.strip() for s in env.get("KAFKA_BOOTSTRAP_SERVERS", "").split(",") if s.strip()
     )
     if not servers:
-        return NotConfigured(("KAFKA_BOOTSTRAP_SERVERS",), "KAFKA_BOOTSTRAP_SERVERS not set")
+        return NotConfigured(("KAFKA_BOOTSTRAP_SERVERS",), "Kafka needs its bootstrap servers")
     return KafkaSettings(bootstrap_servers=servers)
 
 

@@ -51,7 +51,7 @@ def describe(
         if time_scale is not None:
             chains[plan.name] = _expected_s(stages) * time_scale
     for name, absent in missing.items():
-        lines.append(f"{name}: NOT CONFIGURED - {absent.reason}")
+        lines.append(f"{name}: NOT CONFIGURED - {absent.reason}; set {', '.join(absent.variables)}")
     if chains:
         parts = ", ".join(f"{name} {seconds:.3g} s" for name, seconds in chains.items())
         lines.append(

@@ -64,7 +64,7 @@ def not_configured(missing: dict[str, NotConfigured]) -> list[SubsystemReport]:
             name=name,
             status="not configured",
             missing=reason.variables,
-            note=f"{reason.reason}: set {', '.join(reason.variables)}",
+            note=f"{reason.reason}; set {', '.join(reason.variables)}",
         )
         for name, reason in missing.items()
     ]
