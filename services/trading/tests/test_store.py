@@ -1,5 +1,6 @@
 """The snapshot + journal store: replay, torn tails, compaction, single writer, bad data."""
 
+import errno
 import json
 import os
 from collections.abc import Callable
@@ -190,4 +191,29 @@ async def test_swap_returns_a_copy_that_later_swaps_do_not_change(store_path: Pa
     first = await store.swap("S1", "user1", "a")
     await store.swap("S1", "a", "b")
     assert first.owned == "a"
+    await store.close()
+
+
+@pytest.mark.anyio
+async def test_failed_journal_append_leaves_no_trace(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = StockStore.open(store_path, compact_after=100)
+    await store.swap("S1", "user1", "alice")
+    writer = store._writer
+    real_write = writer._write
+
+    def disk_full(line: bytes) -> None:
+        real_write(line[:7])  # part of the line reaches the file, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        await store.swap("S2", "user2", "bob")
+    monkeypatch.undo()
+
+    assert store.get("S2") == make_stocks(10)["S2"]  # memory follows the journal: unchanged
+    await store.swap("S3", "user0", "carol")
+    state = read_stocks(store_path)  # the journal is still whole entries only
+    assert (state["S1"].owned, state["S2"].owned, state["S3"].owned) == ("alice", "user2", "carol")
     await store.close()

@@ -88,10 +88,20 @@ class JournalWriter:
     def append(self, entry: JournalEntry) -> None:
         """Append one entry; when this returns, the entry survives a crash."""
         line = _encoder.encode(entry) + b"\n"
+        end = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            self._write(line)
+            os.fsync(self._fd)
+        except BaseException:
+            # Cut off what may have reached the file, so a failed (unacknowledged) swap
+            # neither leaves a partial line before the next entry nor reappears on restart.
+            os.ftruncate(self._fd, end)
+            raise
+
+    def _write(self, line: bytes) -> None:
         written = os.write(self._fd, line)
         if written != len(line):
             raise JournalError(f"short write to {self.path} ({written} of {len(line)} bytes)")
-        os.fsync(self._fd)
 
     def close(self) -> None:
         """Release the lock and the file."""

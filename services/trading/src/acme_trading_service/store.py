@@ -132,15 +132,18 @@ class StockStore:
     def open(
         cls, path: Path, *, compact_after: int | None = None, logger: Logger | None = None
     ) -> StockStore:
-        """Load the snapshot and journal, and become the store's single writer."""
-        remove_stale_temps(path)
-        stocks = load_snapshot(path)
+        """Become the store's single writer, then load the snapshot and replay the journal."""
+        if not path.exists():
+            raise StockDataError(path, "the file does not exist")
         journal_path = journal.journal_path_for(path)
         try:
             writer = JournalWriter(journal_path)
         except (JournalError, OSError) as exc:
             raise StockDataError(journal_path, str(exc)) from None
         try:
+            # Only now, holding the lock, are leftover temp files surely nobody's.
+            remove_stale_temps(path)
+            stocks = load_snapshot(path)
             entries, valid_length = _read_journal(journal_path)
             _replay(stocks, entries, journal_path)
             writer.truncate_to(valid_length)
