@@ -4,6 +4,7 @@ Each case runs pytest in a subprocess on a generated test file, under a verbatim
 this package's pyproject.toml, so the policy tested is the one every invocation applies.
 """
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -45,6 +46,8 @@ def run_generated(tmp_path: Path, *args: str) -> dict[str, int]:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=tmp_path,
+        # Only the copied pyproject may configure the inner run, not the outer run's options.
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
         capture_output=True,
         text=True,
         timeout=120,

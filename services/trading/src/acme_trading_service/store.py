@@ -98,7 +98,11 @@ def _read_journal(path: Path) -> tuple[list[JournalEntry], int]:
 
 
 def read_stocks(path: Path) -> dict[str, Stock]:
-    """The store's state as a restarted service sees it: the snapshot plus the journal."""
+    """The store's state as a restarted service sees it: the snapshot plus the journal.
+
+    Exact whenever no compaction runs at the same moment (a stopped service, or between
+    compactions of a live one): a reader racing a compaction may see the older state.
+    """
     stocks = load_snapshot(path)
     journal_path = journal.journal_path_for(path)
     entries, _ = _read_journal(journal_path)
