@@ -59,6 +59,7 @@ def test_cleanup_cleans_only_what_failed_and_was_not_cleaned(
     assert [s["name"] for s in report["subsystems"]] == ["kafka"]
     assert "cleaning only kafka" in report["notes"][0]
     assert "validate cleaned" in report["notes"][0]
+    assert "s3 failed but already cleaned up in that run" in report["notes"][0]
     assert later.calls[("kafka", "cleanup topics")] == 1
     assert later.calls[("s3", "stop hung uploads")] == 0
     assert later.calls[("database", "stop hung queries")] == 0

@@ -137,19 +137,30 @@ def cleanup_targets(
             f"no journal at {path}: no run recorded a failure, so there is nothing to clean "
             "(use --cleanup --only db,kafka,s3 to clean explicitly)"
         )
-    needing = [e for e in journal.entries.values() if e.needs_cleanup and e.backend == backend]
+    mine = sorted(
+        (e for e in journal.entries.values() if e.backend == backend), key=lambda e: e.subsystem
+    )
+    needing = [e for e in mine if e.needs_cleanup]
+    # A subsystem that failed but cleaned up right away in that run has nothing left over.
+    settled = [e.subsystem for e in mine if e.state == "failed" and not e.needs_cleanup]
+    aside = (
+        f" ({', '.join(settled)} failed but already cleaned up in that run; "
+        f"--cleanup --only {','.join(settled)} cleans again)"
+        if settled
+        else ""
+    )
     if not needing:
         return (), (
             f"journal {path} (updated {journal.updated_at}) shows no {backend} subsystem "
-            "failed or unfinished: nothing to clean"
+            f"left failed or unfinished{aside}: nothing to clean"
         )
     reasons = ", ".join(
         f"{e.subsystem} {e.state}"
         + (f" ({'; '.join(e.failed_operations)})" if e.failed_operations else "")
-        for e in sorted(needing, key=lambda e: e.subsystem)
+        for e in needing
     )
-    targets = tuple(sorted(e.subsystem for e in needing))
+    targets = tuple(e.subsystem for e in needing)
     return targets, (
         f"journal {path} (updated {journal.updated_at}): {reasons}; "
-        f"cleaning only {', '.join(targets)}"
+        f"cleaning only {', '.join(targets)}{aside}"
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """Something happened to an operation: ``kind`` is start, retry, done or cleanup."""
+    """An event: ``kind`` is start, retry, done (an operation) or failed (a subsystem)."""
 
     elapsed_s: float
     subsystem: str

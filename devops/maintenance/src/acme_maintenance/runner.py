@@ -223,7 +223,9 @@ async def _run_subsystem(plan: SubsystemPlan, tracker: _Tracker) -> None:
             )
             if not ok:
                 tracker.emit(
-                    tracker.event(plan.name, "cleanup", "", "cleanup", "failed: cleaning up")
+                    tracker.event(
+                        plan.name, "cleanup", "", "failed", "running this subsystem's cleanup now"
+                    )
                 )
                 cleaned = await _run_stages(
                     plan.name, "cleanup", plan.cleanup, tracker, stop_on_failure=False
