@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import anyio
 from acme_integrations.errors import MaintenanceError
+from acme_integrations.outcome import Outcome
 from tenacity import RetryCallState
 
 from acme_maintenance.plans import BoundOperation, SubsystemPlan
@@ -137,11 +138,14 @@ async def _run_operation(op: BoundOperation, phase: Phase, tracker: _Tracker) ->
 
     timeout = op.timeout_s * settings.timeout_scale
     what = f"{op.subsystem} {op.name}"
+
+    async def attempt() -> Outcome:
+        nonlocal attempts
+        attempts += 1
+        return await bounded(op.call, timeout, what)
+
     try:
-        async for attempt in settings.policy.retrying(on_retry):
-            with attempt:
-                attempts += 1
-                outcome = await bounded(op.call, timeout, what)
+        outcome: Outcome = await settings.policy.retrying(on_retry)(attempt)
         result = report(
             status="ok" if outcome.applicable else "not applicable", detail=outcome.detail
         )
