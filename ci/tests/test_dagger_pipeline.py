@@ -382,21 +382,23 @@ async def test_image_runs_uvicorn_on_the_service_port_without_the_build_tools(
     ]
     port = package.settings.service_port
     assert args_of(chain, "withExposedPort") == [{"port": port}]
-    assert args_of(chain, "withEntrypoint") == [
-        {
-            "args": [
-                "uvicorn",
-                "--factory",
-                package.settings.service_app,
-                "--host",
-                "0.0.0.0",
-                "--port",
-                str(port),
-            ]
-        }
-    ]
+    assert args_of(chain, "withEntrypoint") == [{"args": [package.settings.service_script]}]
+    env = {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
+    assert (env["HOST"], env["PORT"]) == ("0.0.0.0", str(port))
     service = chain_of(await module().serve(package.name))
     assert service[-1].name == "asService"
+
+
+def test_a_service_without_a_script_runs_uvicorn_on_its_app_factory() -> None:
+    assert images.service_command(None, "pkg.app:make", 8000) == [
+        "uvicorn",
+        "--factory",
+        "pkg.app:make",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+    ]
 
 
 @pytest.mark.anyio
@@ -482,6 +484,7 @@ async def test_maintenance_passes_credentials_only_as_secret_variables(engine: F
     assert env["S3_ENDPOINT_URL"] == "https://s3.example"
     assert not args_of(run, "withServiceBinding")
     assert [a["path"] for a in args_of(run, "withMountedCache")][-1] == "/src/var"
+    assert env["MAINTENANCE_JOURNAL"] == "/src/var/journal.json"
 
 
 @pytest.mark.anyio

@@ -124,22 +124,23 @@ def runtime_image(ws: Workspace, name: str, source: dagger.Directory) -> dagger.
         .from_(PYTHON_IMAGE)
         .with_directory(VENV, built.directory(VENV))
         .with_env_variable("PATH", PATH)
+        # All interfaces of the container: the exposed port is what gets published.
+        .with_env_variable("HOST", "0.0.0.0")
+        .with_env_variable("PORT", str(port))
         .with_workdir("/app")
         .with_label("org.opencontainers.image.title", package.name)
         .with_label("org.opencontainers.image.version", package.version)
         .with_exposed_port(port)
-        .with_entrypoint(
-            [
-                "uvicorn",
-                "--factory",
-                settings.service_app,
-                "--host",
-                "0.0.0.0",  # all interfaces of the container: the port is what gets exposed
-                "--port",
-                str(port),
-            ]
-        )
+        .with_entrypoint(service_command(settings.service_script, settings.service_app, port))
     )
+
+
+def service_command(script: str | None, app: str, port: int) -> list[str]:
+    """The package's console script (uvicorn with its JSON log config, on HOST:PORT), else
+    uvicorn on the ASGI app factory."""
+    if script:
+        return [script]
+    return ["uvicorn", "--factory", app, "--host", "0.0.0.0", "--port", str(port)]
 
 
 def test_services(ctr: dagger.Container, services: Iterable[str]) -> dagger.Container:

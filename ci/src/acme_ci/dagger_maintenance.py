@@ -16,10 +16,12 @@ from acme_ci.dagger_containers import (
     s3_service,
 )
 
-# The journal of the last run lives in var/: a cache volume keeps it between calls, so
-# `maintenance --cleanup` touches only what the previous run left failed.
+# var/ holds the default SQLite database; the journal of the last run goes next to it. A
+# cache volume keeps both between calls, so `maintenance --cleanup` touches only what the
+# previous run left failed.
 STATE_DIR = f"{SRC}/var"
 STATE_VOLUME = "acme-maintenance-state"
+JOURNAL = f"{STATE_DIR}/journal.json"
 
 
 class MaintenanceFailedError(Exception):
@@ -46,7 +48,9 @@ def maintenance_argv(cleanup: bool, verbose: bool) -> list[str]:
 
 def with_targets(ctr: dagger.Container, targets: Targets) -> dagger.Container:
     """Bind or point at S3 and Kafka, and set every credential as a secret variable."""
-    ctr = ctr.with_mounted_cache(STATE_DIR, dag.cache_volume(STATE_VOLUME))
+    ctr = ctr.with_mounted_cache(STATE_DIR, dag.cache_volume(STATE_VOLUME)).with_env_variable(
+        "MAINTENANCE_JOURNAL", JOURNAL
+    )
     key_id, secret_key = targets.aws_access_key_id, targets.aws_secret_access_key
     if targets.s3_endpoint_url:
         ctr = ctr.with_env_variable("S3_ENDPOINT_URL", targets.s3_endpoint_url)
