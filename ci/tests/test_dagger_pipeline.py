@@ -506,3 +506,20 @@ async def test_maintenance_failure_raises_with_its_report(engine: FakeEngine) ->
     engine.outputs = {("maintenance",): "kafka: clean failed after 3 attempts"}
     with pytest.raises(MaintenanceFailedError, match="kafka: clean failed"):
         await module().maintenance()
+
+
+@pytest.mark.anyio
+async def test_test_steps_get_the_services_their_package_declares(engine: FakeEngine) -> None:
+    ws = load_workspace(ROOT)
+    await module().ci(all_=True, jobs=2)
+    pytest_runs = [
+        q
+        for q in engine.queries
+        if q[-1].name == "exitCode" and execs(q)[-1][:3] == ["python", "-m", "pytest"]
+    ]
+    for package in ws.packages:
+        (run,) = [
+            q for q in pytest_runs if args_of(q, "withWorkdir")[-1]["path"] == in_src(package.path)
+        ]
+        aliases = sorted(a["alias"] for a in args_of(run, "withServiceBinding"))
+        assert aliases == sorted(package.settings.test_services), package.name
