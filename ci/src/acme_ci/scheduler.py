@@ -77,8 +77,10 @@ class RunResult:
         return sum(1 for r in self.results if r.status == status)
 
     def critical_path(self) -> tuple[tuple[str, ...], float]:
-        """The critical path weighted by the steps' measured durations."""
-        return self.plan.critical_path({r.step_id: r.duration for r in self.results})
+        """This run's critical path: measured durations, a cache hit costing nothing."""
+        return self.plan.critical_path(
+            {r.step_id: 0.0 if r.status == "cached" else r.duration for r in self.results}
+        )
 
 
 @dataclass(frozen=True)
