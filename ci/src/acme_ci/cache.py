@@ -62,16 +62,10 @@ class FileHasher:
         return tuple(f for f in self.files if f == prefix or f.startswith(prefix + "/"))
 
 
-def environment_fingerprint(uv_path: str | None) -> str:
-    """Python and uv versions, cheaply: no subprocess, so a warm run stays fast.
-
-    The other tools (ruff, pytest, ...) are pinned by uv.lock, which every key hashes.
-    """
-    uv = "no-uv"
-    if uv_path is not None:
-        stat = Path(uv_path).stat()
-        uv = f"{uv_path}:{stat.st_size}:{stat.st_mtime_ns}"
-    return f"{sys.version}|{sys.platform}|{uv}"
+def environment_fingerprint(uv_version: str) -> str:
+    """The Python and uv versions; the other tools (ruff, pytest...) are pinned by uv.lock,
+    which every key hashes."""
+    return f"{sys.version}|{sys.platform}|{uv_version}"
 
 
 def step_key(step: Step, hasher: FileHasher, fingerprint: str) -> str:

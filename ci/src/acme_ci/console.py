@@ -66,7 +66,12 @@ def summary_text(run: RunResult) -> str:
     )
     if run.flakes:
         lines.append(f"Flaky tests (passed after a rerun): {len(run.flakes)}")
-        lines.extend(f"  {f.package}: {f.test_id} after {f.attempts} attempts" for f in run.flakes)
+        for r in run.results:
+            # A cache hit replays the flakes of the run that filled the entry.
+            when = " (in the cached run)" if r.status == "cached" else ""
+            lines.extend(
+                f"  {f.package}: {f.test_id} after {f.attempts} attempts{when}" for f in r.flakes
+            )
     lines.extend(f"warning: {w}" for w in run.warnings)
     for r in run.failed:
         lines.append("")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -48,6 +48,15 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
 
 
+def uv_version() -> str:
+    """`uv --version` (one fast subprocess): the path differs between shims and `uv run`."""
+    try:
+        done = subprocess.run(["uv", "--version"], capture_output=True, text=True, check=False)
+    except OSError:
+        return "no uv"
+    return done.stdout.strip() or "unknown uv"
+
+
 def repository_files(root: Path) -> tuple[str, ...]:
     """Files that define cache keys: git's view (ignored files excluded), else a walk."""
     listed = gitrepo.listed_files(root, ["."])
@@ -76,7 +85,7 @@ def run_native(
         log_dir=state / "logs" / new_run_id(),
         hasher=FileHasher(root, repository_files(root)) if use_cache else None,
         cache=Cache(state / "cache", root) if use_cache else None,
-        fingerprint=environment_fingerprint(shutil.which("uv")),
+        fingerprint=environment_fingerprint(uv_version()),
         commit=gitrepo.head_commit(root),
         flake_record=state / "flakes.jsonl" if record_flakes else None,
     )
