@@ -8,9 +8,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("ci", "plan", "test", "cd")
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
 
 def _selection_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()

@@ -101,10 +101,6 @@ class StepExecutor(Protocol):
 EventHandler = Callable[[Event], None]
 
 
-def default_jobs(cpu_count: int | None) -> int:
-    return max(1, cpu_count or 1)
-
-
 async def run_plan(
     plan: Plan,
     executor: StepExecutor,
