@@ -1,6 +1,5 @@
 """The real console script: uvicorn on a loopback port, JSON logs, clean startup errors."""
 
-import json
 import subprocess
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -21,7 +20,7 @@ def test_console_script_serves_the_api_with_json_logs(serve_script: ServeScript)
         ready = httpx.get(f"{served.base_url}/readiness", timeout=5)
         user = httpx.get(f"{served.base_url}/users/3", timeout=5)
         missing = httpx.get(f"{served.base_url}/users/42", timeout=5)
-    later = [json.loads(line) for line in served.output()]
+    later = served.records()
 
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     assert user.json()["name"] == "Bob Johnson"

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 from acme_user_service.app import create_app
-from acme_user_service.settings import ServerSettings, Settings, SettingsError
+from acme_user_service.settings import Settings
 from acme_user_service.store import UserDataError
 from litestar import Litestar
 from litestar.testing import TestClient
@@ -59,12 +59,3 @@ def test_openapi_schema_lists_the_routes() -> None:
         schema = client.get("/schema/openapi.json").json()
     assert schema["info"]["title"] == "User Service API"
     assert {"/", "/users", "/users/{user_id}", "/readiness", "/liveness"} <= set(schema["paths"])
-
-
-def test_server_settings_defaults_and_overrides() -> None:
-    assert ServerSettings.from_env({}) == ServerSettings(host="127.0.0.1", port=3000)
-    assert ServerSettings.from_env({"HOST": "0.0.0.0", "PORT": "8080"}) == ServerSettings(
-        host="0.0.0.0", port=8080
-    )
-    with pytest.raises(SettingsError, match="PORT"):
-        ServerSettings.from_env({"PORT": "70000"})

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from acme_health import add_health_probes
 from acme_logger import Logger
+from acme_web.errors import error_handlers
 from litestar import Litestar, Response, get, post
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
@@ -16,7 +17,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
 
 from acme_trading_service.durable import atomic_write
-from acme_trading_service.errors import error_handlers
 from acme_trading_service.model import NotOwner, Stock, SwapRefused, SwapRequest
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore

@@ -7,12 +7,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-DEFAULT_PORT = 3001
 DEFAULT_DATA_PATH = Path("var") / "trading" / "stocks.json"
-
-
-class SettingsError(ValueError):
-    """An environment variable holds a value the service cannot use."""
 
 
 def packaged_stocks_path() -> Path:
@@ -39,19 +34,3 @@ class Settings:
         if raw:
             return cls(data_path=Path(raw))
         return cls(data_path=DEFAULT_DATA_PATH, seed_path=packaged_stocks_path())
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """Where the console script listens: `HOST` (default 127.0.0.1) and `PORT` (3001)."""
-
-    host: str
-    port: int
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> ServerSettings:
-        """Read HOST and PORT; a PORT that is not a TCP port number is a SettingsError."""
-        raw_port = environ.get("PORT", "") or str(DEFAULT_PORT)
-        if not raw_port.isdigit() or int(raw_port) > 65535:
-            raise SettingsError(f"PORT must be a number between 0 and 65535, got {raw_port!r}")
-        return cls(host=environ.get("HOST", "") or "127.0.0.1", port=int(raw_port))

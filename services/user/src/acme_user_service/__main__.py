@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
-import uvicorn
-from acme_logger import Logger, logging_config
+from acme_web.server import run_service
 
 from acme_user_service.app import create_app
-from acme_user_service.settings import ServerSettings, Settings, SettingsError
 from acme_user_service.store import UserDataError
+
+DEFAULT_PORT = 3000
 
 
 def main() -> int:
     """Start the server; exit 2 with a one-line message on bad configuration or data."""
-    try:
-        server = ServerSettings.from_env(os.environ)
-        app = create_app(Settings.from_env(os.environ))
-    except (SettingsError, UserDataError) as exc:
-        print(f"user-service: {exc}", file=sys.stderr)
-        return 2
-    Logger("user-service").info(f"User service starting on port {server.port}")
-    uvicorn.run(app, host=server.host, port=server.port, log_config=logging_config())
-    return 0
+    return run_service("user-service", DEFAULT_PORT, create_app, (UserDataError,))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from typing import Any
 
 from acme_health import add_health_probes
 from acme_logger import Logger
+from acme_web.errors import error_handlers
 from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.openapi.config import OpenAPIConfig
@@ -14,7 +15,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
-from acme_user_service.errors import error_handlers
 from acme_user_service.settings import Settings
 from acme_user_service.store import User, load_users
 

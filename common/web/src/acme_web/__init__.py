@@ -1,0 +1,1 @@
+"""acme-web: what the ACME Litestar services share: errors, server runner, test helpers."""

@@ -1,0 +1,116 @@
+"""Test helpers that run a real server: a console script on a free 127.0.0.1 port.
+
+The server must log JSON lines on stdout (acme-logger's `logging_config()` does); startup
+is over when uvicorn logs "Uvicorn running on ...".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def console_script(name: str) -> Path:
+    """The console script `name` installed beside the running interpreter (the venv's bin)."""
+    return Path(sys.executable).with_name(name)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at the moment, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    """A running server: its base URL, its process, and its stdout lines not yet read."""
+
+    base_url: str
+    process: subprocess.Popen[str]
+    lines: queue.Queue[str] = field(default_factory=queue.Queue)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every log record the server has written since the last call."""
+        collected = []
+        while not self.lines.empty():
+            collected.append(json.loads(self.lines.get()))
+        return collected
+
+
+def _pump(process: subprocess.Popen[str], into: queue.Queue[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        into.put(line)
+
+
+def _wait_for_startup(served: Served, seen: list[dict[str, Any]], timeout: float) -> None:
+    # Uvicorn logs "Uvicorn running on ..." once the socket listens: wait for that line
+    # instead of polling the port.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = served.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            break
+        record = json.loads(line)
+        seen.append(record)
+        if record["message"].startswith("Uvicorn running on"):
+            return
+    raise TimeoutError(f"server did not start within {timeout} s; saw {seen}")
+
+
+@contextmanager
+def serve(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    startup_timeout: float = 60.0,
+    stop_timeout: float = 30.0,
+) -> Iterator[tuple[Served, list[dict[str, Any]]]]:
+    """Start `command` with HOST=127.0.0.1 and a free PORT; yield it with its startup records.
+
+    On exit the server gets SIGTERM (so its shutdown hooks run) and `stop_timeout` seconds
+    to stop. A server that logs no "Uvicorn running on" line within `startup_timeout`
+    raises TimeoutError listing the records it did log.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        list(command),
+        env={**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = Served(f"http://127.0.0.1:{port}", process)
+    pump = threading.Thread(target=_pump, args=(process, served.lines), daemon=True)
+    pump.start()
+    startup: list[dict[str, Any]] = []
+    try:
+        _wait_for_startup(served, startup, startup_timeout)
+        yield served, startup
+    finally:
+        process.terminate()
+        process.wait(timeout=stop_timeout)
+        pump.join(timeout=5)
+
+
+def run_to_completion(
+    command: Sequence[str], env: Mapping[str, str], *, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` with `env` added to the environment, capturing its output (for failures)."""
+    return subprocess.run(
+        list(command), env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
+    )
