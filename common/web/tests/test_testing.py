@@ -2,9 +2,10 @@
 
 import socket
 import sys
+from pathlib import Path
 
 import pytest
-from acme_web.testing import console_script, free_port, serve
+from acme_web.testing import ConsoleScript, free_port, serve
 
 
 def test_free_port_can_be_bound_on_loopback() -> None:
@@ -14,8 +15,10 @@ def test_free_port_can_be_bound_on_loopback() -> None:
         assert sock.getsockname()[1] == port
 
 
-def test_console_script_lives_beside_the_interpreter() -> None:
-    assert console_script("pytest").exists()
+def test_console_script_is_the_one_installed_beside_the_interpreter() -> None:
+    script = Path(ConsoleScript("pytest").command[0])
+    assert script.parent == Path(sys.executable).parent
+    assert script.is_file()
 
 
 def test_a_server_that_never_starts_is_a_timeout_naming_what_it_logged() -> None:

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from acme_trading_service.app import create_app
 from acme_trading_service.settings import Settings, packaged_stocks_path
-from acme_web.testing import Served, console_script, run_to_completion, serve
+from acme_web.testing import ConsoleScript
 from litestar import Litestar
 from litestar.testing import TestClient
 
-SCRIPT = [str(console_script("trading-service"))]
-STARTUP_TIMEOUT = 60.0
+SCRIPT = ConsoleScript("trading-service", startup_timeout=60.0, stop_timeout=30.0, run_timeout=60.0)
 PERF_REPORT = pytest.StashKey[list[str]]()
 
 
@@ -58,18 +56,23 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line(line)
 
 
-ServeScript = Callable[
-    [Mapping[str, str]], AbstractContextManager[tuple[Served, list[dict[str, Any]]]]
-]
+@pytest.fixture
+def script() -> ConsoleScript:
+    """`trading-service`: `serve` on a free port (SIGTERM on exit, so shutdown runs), or `run`."""
+    return SCRIPT
+
+
+async def _pass_along(client: httpx.AsyncClient, stock_id: str, hops: int) -> None:
+    # Each hop only succeeds if the previous one was applied and kept.
+    for hop in range(hops):
+        response = await client.post(
+            "/swap",
+            json={"stockId": stock_id, "fromUserId": f"u{hop}", "toUserId": f"u{hop + 1}"},
+        )
+        assert response.status_code == 200, response.text
 
 
 @pytest.fixture
-def serve_script() -> ServeScript:
-    """Start `trading-service` on a free port (SIGTERM on exit, so shutdown runs)."""
-    return lambda env: serve(SCRIPT, env, startup_timeout=STARTUP_TIMEOUT, stop_timeout=30)
-
-
-@pytest.fixture
-def run_script() -> Callable[[Mapping[str, str]], subprocess.CompletedProcess[str]]:
-    """Run `trading-service` to completion (for startup failures)."""
-    return lambda env: run_to_completion(SCRIPT, env, timeout=60)
+def pass_along() -> Callable[[httpx.AsyncClient, str, int], Coroutine[Any, Any, None]]:
+    """Swap a stock from u0 to u1, u1 to u2 ... u<hops>, asserting that every hop succeeds."""
+    return _pass_along

@@ -7,15 +7,21 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx
 import pytest
 from acme_trading_service.app import create_app
 from acme_trading_service.model import Stock
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore, encode_stocks, read_stocks
 from litestar.testing import AsyncTestClient
+
+# The `pass_along` fixture's shape (see conftest.py).
+PassAlong = Callable[[httpx.AsyncClient, str, int], Coroutine[Any, Any, None]]
 
 
 def write_store(path: Path, count: int, owner: str = "u0") -> None:
@@ -38,7 +44,9 @@ def write_store(path: Path, count: int, owner: str = "u0") -> None:
 
 
 @pytest.mark.anyio
-async def test_concurrent_swaps_lose_no_update_and_leave_valid_json(tmp_path: Path) -> None:
+async def test_concurrent_swaps_lose_no_update_and_leave_valid_json(
+    tmp_path: Path, pass_along: PassAlong
+) -> None:
     path = tmp_path / "stocks.json"
     write_store(path, 40)
     hops = 5
@@ -49,15 +57,6 @@ async def test_concurrent_swaps_lose_no_update_and_leave_valid_json(tmp_path: Pa
 
     async with AsyncTestClient(app) as client:
 
-        async def pass_along(stock_id: str) -> None:
-            # Each hop only succeeds if the previous one was applied and kept.
-            for hop in range(hops):
-                response = await client.post(
-                    "/swap",
-                    json={"stockId": stock_id, "fromUserId": f"u{hop}", "toUserId": f"u{hop + 1}"},
-                )
-                assert response.status_code == 200, response.text
-
         async def bid(bidder: str) -> None:
             response = await client.post(
                 "/swap", json={"stockId": "S39", "fromUserId": "u0", "toUserId": bidder}
@@ -66,7 +65,7 @@ async def test_concurrent_swaps_lose_no_update_and_leave_valid_json(tmp_path: Pa
 
         async with anyio.create_task_group() as group:
             for i in range(39):
-                group.start_soon(pass_along, f"S{i}")
+                group.start_soon(pass_along, client, f"S{i}", hops)
             for bidder in contenders:
                 group.start_soon(bid, bidder)
 

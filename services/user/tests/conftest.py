@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from acme_user_service.app import create_app
-from acme_web.testing import Served, console_script, run_to_completion, serve
+from acme_web.testing import ConsoleScript
 from litestar import Litestar
 from litestar.testing import TestClient
 
-SCRIPT = [str(console_script("user-service"))]
-STARTUP_TIMEOUT = 30.0
+SCRIPT = ConsoleScript("user-service", startup_timeout=30.0, stop_timeout=20.0, run_timeout=30.0)
 
 
 @pytest.fixture
@@ -28,18 +24,7 @@ def client() -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
-ServeScript = Callable[
-    [Mapping[str, str]], AbstractContextManager[tuple[Served, list[dict[str, Any]]]]
-]
-
-
 @pytest.fixture
-def serve_script() -> ServeScript:
-    """Start `user-service` on a free port; yields it with the records logged at startup."""
-    return lambda env: serve(SCRIPT, env, startup_timeout=STARTUP_TIMEOUT, stop_timeout=20)
-
-
-@pytest.fixture
-def run_script() -> Callable[[Mapping[str, str]], subprocess.CompletedProcess[str]]:
-    """Run `user-service` to completion (for startup failures)."""
-    return lambda env: run_to_completion(SCRIPT, env, timeout=30)
+def script() -> ConsoleScript:
+    """`user-service`, served on a free port (`serve`) or run to completion (`run`)."""
+    return SCRIPT

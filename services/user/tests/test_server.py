@@ -1,22 +1,13 @@
 """The real console script: uvicorn on a loopback port, JSON logs, clean startup errors."""
 
-import subprocess
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
 
 import httpx
-
-# The fixtures' shapes (see conftest.py).
-ServeScript = Callable[
-    [Mapping[str, str]], AbstractContextManager[tuple[Any, list[dict[str, Any]]]]
-]
-RunScript = Callable[[Mapping[str, str]], subprocess.CompletedProcess[str]]
+from acme_web.testing import ConsoleScript
 
 
-def test_console_script_serves_the_api_with_json_logs(serve_script: ServeScript) -> None:
-    with serve_script({}) as (served, startup):
+def test_console_script_serves_the_api_with_json_logs(script: ConsoleScript) -> None:
+    with script.serve({}) as (served, startup):
         ready = httpx.get(f"{served.base_url}/readiness", timeout=5)
         user = httpx.get(f"{served.base_url}/users/3", timeout=5)
         missing = httpx.get(f"{served.base_url}/users/42", timeout=5)
@@ -34,26 +25,26 @@ def test_console_script_serves_the_api_with_json_logs(serve_script: ServeScript)
     assert any(r["context"] == "uvicorn.access" for r in later)
 
 
-def test_missing_data_file_is_a_clear_startup_error(tmp_path: Path, run_script: RunScript) -> None:
+def test_missing_data_file_is_a_clear_startup_error(tmp_path: Path, script: ConsoleScript) -> None:
     missing = tmp_path / "nowhere" / "users.json"
-    result = run_script({"USER_DATA_PATH": str(missing), "PORT": "0"})
+    result = script.run({"USER_DATA_PATH": str(missing), "PORT": "0"})
     assert result.returncode == 2
     assert str(missing) in result.stderr
     assert "does not exist" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_corrupt_data_file_is_a_clear_startup_error(tmp_path: Path, run_script: RunScript) -> None:
+def test_corrupt_data_file_is_a_clear_startup_error(tmp_path: Path, script: ConsoleScript) -> None:
     corrupt = tmp_path / "users.json"
     corrupt.write_text('{"1": {"id": 1,', encoding="utf-8")
-    result = run_script({"USER_DATA_PATH": str(corrupt)})
+    result = script.run({"USER_DATA_PATH": str(corrupt)})
     assert result.returncode == 2
     assert str(corrupt) in result.stderr
     assert "invalid JSON" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_bad_port_is_a_usage_error(run_script: RunScript) -> None:
-    result = run_script({"PORT": "http"})
+def test_bad_port_is_a_usage_error(script: ConsoleScript) -> None:
+    result = script.run({"PORT": "http"})
     assert result.returncode == 2
     assert "PORT" in result.stderr

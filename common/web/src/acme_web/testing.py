@@ -15,15 +15,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-
-def console_script(name: str) -> Path:
-    """The console script `name` installed beside the running interpreter (the venv's bin)."""
-    return Path(sys.executable).with_name(name)
 
 
 def free_port() -> int:
@@ -114,3 +109,33 @@ def run_to_completion(
     return subprocess.run(
         list(command), env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout
     )
+
+
+@dataclass(frozen=True)
+class ConsoleScript:
+    """A console script installed beside the running interpreter (the venv's bin), for tests."""
+
+    name: str
+    startup_timeout: float = 60.0
+    stop_timeout: float = 30.0
+    run_timeout: float = 60.0
+
+    @property
+    def command(self) -> list[str]:
+        """The script's path, as a command."""
+        return [str(Path(sys.executable).with_name(self.name))]
+
+    def serve(
+        self, env: Mapping[str, str]
+    ) -> AbstractContextManager[tuple[Served, list[dict[str, Any]]]]:
+        """`serve` this script with `env` (see `serve`)."""
+        return serve(
+            self.command,
+            env,
+            startup_timeout=self.startup_timeout,
+            stop_timeout=self.stop_timeout,
+        )
+
+    def run(self, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+        """Run this script to completion with `env` (for startup failures)."""
+        return run_to_completion(self.command, env, timeout=self.run_timeout)

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from acme_health import add_health_probes
 from acme_logger import Logger
 from acme_web.errors import error_handlers
+from acme_web.responses import error_spec, found_or_404
 from litestar import Litestar, Response, get, post
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
 
@@ -22,9 +22,7 @@ from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore
 
 MAX_BODY_BYTES = 64 * 1024
-ErrorSpec = ResponseSpec(
-    data_container=dict[str, str], description="An error message", generate_examples=False
-)
+ErrorSpec = error_spec("An error message")
 
 
 def _routes(store: StockStore, logger: Logger) -> list[Any]:
@@ -53,12 +51,7 @@ def _routes(store: StockStore, logger: Logger) -> list[Any]:
         responses={HTTP_404_NOT_FOUND: ErrorSpec},
     )
     def get_stock(stock_id: FromPath[str]) -> Response[Any]:
-        stock = store.get(stock_id)
-        if stock is None:
-            logger.warn(f"Stock not found: {stock_id}")
-            return Response({"error": "Stock not found"}, status_code=HTTP_404_NOT_FOUND)
-        logger.info(f"Stock retrieved: {stock_id}")
-        return Response(stock)
+        return found_or_404(store.get(stock_id), "Stock", stock_id, logger)
 
     @post(
         "/swap",

@@ -8,10 +8,10 @@ from typing import Any
 from acme_health import add_health_probes
 from acme_logger import Logger
 from acme_web.errors import error_handlers
+from acme_web.responses import error_spec, found_or_404
 from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
@@ -32,19 +32,10 @@ def _routes(users: dict[str, User], logger: Logger) -> list[Any]:
         "/users/{user_id:str}",
         sync_to_thread=False,
         summary="One user",
-        responses={
-            HTTP_404_NOT_FOUND: ResponseSpec(
-                data_container=dict[str, str], description="User not found", generate_examples=False
-            )
-        },
+        responses={HTTP_404_NOT_FOUND: error_spec("User not found")},
     )
     def get_user(user_id: FromPath[str]) -> Response[Any]:
-        user = users.get(user_id)
-        if user is None:
-            logger.warn(f"User not found: {user_id}")
-            return Response({"error": "User not found"}, status_code=HTTP_404_NOT_FOUND)
-        logger.info(f"User retrieved: {user_id}")
-        return Response(user)
+        return found_or_404(users.get(user_id), "User", user_id, logger)
 
     return [root, list_users, get_user]
 
