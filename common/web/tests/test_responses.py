@@ -32,22 +32,26 @@ def client(log: io.StringIO) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
-def test_found_item_is_the_answer_and_is_logged(
-    client: TestClient[Litestar], log: io.StringIO
+@pytest.mark.parametrize(
+    ("name", "status", "body", "level", "message"),
+    [
+        ("red", 200, {"hex": "#f00"}, "INFO", "Colour retrieved: red"),
+        ("mauve", 404, {"error": "Colour not found"}, "WARN", "Colour not found: mauve"),
+    ],
+)
+def test_the_item_or_a_404_in_the_error_shape_and_the_log_says_which(
+    client: TestClient[Litestar],
+    log: io.StringIO,
+    name: str,
+    status: int,
+    body: dict[str, str],
+    level: str,
+    message: str,
 ) -> None:
-    response = client.get("/colours/red")
-    assert (response.status_code, response.json()) == (200, {"hex": "#f00"})
+    response = client.get(f"/colours/{name}")
+    assert (response.status_code, response.json()) == (status, body)
     record = json.loads(log.getvalue())
-    assert (record["level"], record["message"]) == ("INFO", "Colour retrieved: red")
-
-
-def test_missing_item_is_a_404_in_the_error_shape_and_a_warning(
-    client: TestClient[Litestar], log: io.StringIO
-) -> None:
-    response = client.get("/colours/mauve")
-    assert (response.status_code, response.json()) == (404, {"error": "Colour not found"})
-    record = json.loads(log.getvalue())
-    assert (record["level"], record["message"]) == ("WARN", "Colour not found: mauve")
+    assert (record["level"], record["message"]) == (level, message)
 
 
 def test_error_spec_documents_the_error_shape(client: TestClient[Litestar]) -> None:
