@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
 import anyio
 
@@ -18,6 +19,7 @@ from acme_ci.plan import Step
 from acme_ci.scheduler import Flake, Status, StepResult
 
 TAIL_LINES = 40
+STEP_TIMEOUT = 1800.0
 # pytest's exit code when it collected no test: a test step that tests nothing is a failure.
 PYTEST_NO_TESTS = 5
 
@@ -33,6 +35,8 @@ class NativeExecutor:
     fingerprint: str = ""
     commit: str | None = None
     flake_record: Path | None = None
+    # A hung test must fail the run with a message, never hold CI until the runner dies.
+    step_timeout: float = STEP_TIMEOUT
     warnings: list[str] = field(default_factory=list)
 
     def environment(self, step: Step) -> dict[str, str]:
@@ -96,19 +100,7 @@ class NativeExecutor:
             for argv in step.commands:
                 log.write(f"$ (cd {step.workdir} && {' '.join(argv)})\n")
                 log.flush()
-                try:
-                    done = await anyio.run_process(
-                        list(argv),
-                        cwd=cwd,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        check=False,
-                    )
-                    returncode = done.returncode
-                except OSError as error:
-                    log.write(f"cannot start {argv[0]!r}: {error}\n")
-                    returncode = 127
+                returncode = await self._command(argv, cwd, env, log)
                 if returncode != 0:
                     log.write(f"exit code {returncode}\n")
                     break
@@ -123,6 +115,23 @@ class NativeExecutor:
             log_path=str(log_path.relative_to(self.root)),
         )
         return self._with_tests(step, returncode, result) if step.task == "test" else result
+
+    async def _command(
+        self, argv: tuple[str, ...], cwd: Path, env: dict[str, str], log: TextIO
+    ) -> int:
+        """Run one argv into the log; its exit code (127: cannot start, 124: timed out)."""
+        try:
+            with anyio.move_on_after(self.step_timeout):
+                done = await anyio.run_process(
+                    list(argv), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+                )
+                return done.returncode
+        except OSError as error:
+            log.write(f"cannot start {argv[0]!r}: {error}\n")
+            return 127
+        # Only a timeout leaves the block without returning.
+        log.write(f"timed out after {self.step_timeout:g}s: killed\n")
+        return 124
 
     def _with_tests(self, step: Step, returncode: int, result: StepResult) -> StepResult:
         """Add what the JUnit report says; a step with no usable report is a failure."""
