@@ -28,7 +28,7 @@ from acme_ci import dagger_containers as images
 from acme_ci.affected import select_affected, select_all
 from acme_ci.dagger_executor import PipelineFailedError
 from acme_ci.dagger_maintenance import MaintenanceFailedError
-from acme_ci.dagger_source import SOURCE_IGNORE
+from acme_ci.dagger_source import SOURCE_IGNORE, UnknownBaseError
 from acme_ci.discover import load_workspace
 from acme_ci.gitrepo import changed_files
 from acme_ci.main import AcmeCi
@@ -60,12 +60,18 @@ def chain_of(obj: Type) -> Chain:
     return list(obj._ctx.selections)
 
 
+PASSING_JUNIT = (
+    '<testsuites><testsuite><testcase classname="tests.t" name="ok"/></testsuite></testsuites>'
+)
+
+
 @dataclass
 class FakeEngine:
     """Answers the leaf queries of the module offline and records them (see module docstring)."""
 
     exit_codes: Mapping[tuple[str, ...], int] = field(default_factory=dict)
     outputs: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    no_report: frozenset[tuple[str, ...]] = frozenset()
     queries: list[Chain] = field(default_factory=list)
     synced: dict[str, Chain] = field(default_factory=dict)
 
@@ -95,8 +101,10 @@ class FakeEngine:
             return self.outputs.get(argv, "")
         if leaf.name == "stderr":
             return ""
-        if leaf.name == "contents":  # a file of a container: no JUnit report offline
-            raise dagger.QueryError([QueryErrorValue("no such file")], gql("query { noop }"))
+        if leaf.name == "contents":  # a file of a container: the test step's JUnit report
+            if argv in self.no_report:
+                raise dagger.QueryError([QueryErrorValue("no such file")], gql("query { noop }"))
+            return PASSING_JUNIT
         raise AssertionError(f"unexpected query: {[s.name for s in chain]}")
 
     @staticmethod
@@ -300,10 +308,12 @@ async def test_affected_selection_comes_from_git_like_native(
 
 
 @pytest.mark.anyio
-async def test_unknown_base_selects_everything_and_says_why(engine: FakeEngine, repo: Repo) -> None:
-    text = await module(repo.root).plan(base="no-such-ref")
-    assert "unknown base ref 'no-such-ref': all packages" in text
-    assert text.count(":build") == 4
+async def test_unknown_base_is_an_error_as_in_the_native_shell(
+    engine: FakeEngine, repo: Repo
+) -> None:
+    # Never a silent full run: the same refusal as `acme-ci ci --base no-such-ref` (exit 2).
+    with pytest.raises(UnknownBaseError, match="unknown base ref 'no-such-ref'"):
+        await module(repo.root).plan(base="no-such-ref")
 
 
 @pytest.mark.anyio
@@ -323,6 +333,18 @@ async def test_failures_are_aggregated_into_one_error_listing_every_failed_step(
     statuses = {r.step_id: r.status for r in run.results}
     assert {statuses[f"{p.name}:test"] for p in ws.packages} == {"passed"}
     assert {statuses[f"{p.name}:build"] for p in ws.packages} == {"blocked"}
+
+
+@pytest.mark.anyio
+async def test_a_test_step_judged_from_its_junit_report_like_native(engine: FakeEngine) -> None:
+    # pytest exiting 0 without a report is a failure, in both shells (acme_ci.verdict).
+    plan = make_plan(load_workspace(ROOT), select_all(load_workspace(ROOT)))
+    user_test = plan.get("acme-user-service:test")
+    engine.no_report = frozenset(user_test.commands)
+    with pytest.raises(PipelineFailedError) as caught:
+        await module().ci(all_=True, jobs=2)
+    assert [r.step_id for r in caught.value.run.failed] == ["acme-user-service:test"]
+    assert "acme-user-service: pytest wrote no JUnit report" in str(caught.value)
 
 
 @pytest.mark.anyio

@@ -42,7 +42,7 @@ def test_argv_is_host_neutral_and_carries_the_rerun_cap() -> None:
             "-m",
             "pytest",
             "--junitxml=../../.acme/reports/user/junit.xml",
-            "-rR",
+            "-rsR",
             "--max-suite-reruns=3",
         ),
     )

@@ -10,14 +10,11 @@ import dagger
 
 from acme_ci.console import summary_text
 from acme_ci.dagger_containers import SRC, in_container
-from acme_ci.junit import JunitError, parse_junit
 from acme_ci.plan import Step
-from acme_ci.scheduler import Flake, RunResult, Status, StepResult
+from acme_ci.scheduler import RunResult, StepResult
+from acme_ci.verdict import judge_test_step
 
 TAIL_LINES = 40
-# pytest's exit code when it collected no test: a test step that tests nothing is a failure
-# (the native executor decides the same).
-PYTEST_NO_TESTS = 5
 
 
 class PipelineFailedError(Exception):
@@ -61,40 +58,22 @@ class ContainerExecutor:
                 log.append(f"exit code {code}")
                 break
         self.finished[step.id] = ctr
-        status: Status = "passed" if code == 0 else "failed"
-        attempts = 1
-        flakes: tuple[Flake, ...] = ()
-        failed_tests: tuple[str, ...] = ()
-        if step.task == "test":
-            attempts, flakes, failed_tests, note = await _test_outcome(step, ctr, code)
-            if note:
-                log.append(note)
-                status = "failed"
-        return StepResult(
+        result = StepResult(
             step.id,
-            status,
+            "passed" if code == 0 else "failed",
             duration=time.monotonic() - started,
             output="\n".join(log[-TAIL_LINES:]),
-            attempts=attempts,
-            flakes=flakes,
-            failed_tests=failed_tests,
         )
+        if step.task != "test":
+            return result
+        return judge_test_step(step, code, await _junit_text(step, ctr)).applied_to(result, code)
 
 
-async def _test_outcome(
-    step: Step, ctr: dagger.Container, code: int
-) -> tuple[int, tuple[Flake, ...], tuple[str, ...], str]:
-    """Attempts, flakes, failing tests and a failure note, from the step's JUnit report."""
-    note = f"{step.package}: pytest collected no tests" if code == PYTEST_NO_TESTS else ""
-    junit = step.junit_path
-    if junit is None:
-        return 1, (), (), note
+async def _junit_text(step: Step, ctr: dagger.Container) -> str | None:
+    """The step's JUnit report from the container, or None when pytest wrote none."""
+    if step.junit_path is None:
+        return None
     try:
-        summary = parse_junit(await ctr.file(f"{SRC}/{junit}").contents())
+        return await ctr.file(f"{SRC}/{step.junit_path}").contents()
     except dagger.QueryError:
-        return 1, (), (), note or ("no JUnit report written" if code else "")
-    except JunitError as error:
-        return 1, (), (), f"{junit}: {error}"
-    attempts = max((o.attempts for o in summary.outcomes), default=1)
-    flakes = tuple(Flake(o.test_id, step.package, o.attempts) for o in summary.flaky)
-    return attempts, flakes, tuple(o.test_id for o in summary.failed), note
+        return None

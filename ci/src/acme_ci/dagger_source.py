@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import dagger
 
+from acme_ci import changes
 from acme_ci.affected import Selection, select_affected, select_all
 from acme_ci.dagger_containers import git_container
 from acme_ci.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
@@ -28,8 +29,11 @@ SOURCE_IGNORE = [
     "**/*.egg-info",
 ]
 
-# The same questions the native shell asks git (acme_ci.gitrepo), asked in a container.
-GIT = ["git", "-c", "safe.directory=*"]
+GIT = ("git", "-c", "safe.directory=*")
+
+
+class UnknownBaseError(Exception):
+    """The base ref is not a commit in the source's git history."""
 
 
 async def read_workspace(source: dagger.Directory) -> Workspace:
@@ -51,36 +55,23 @@ async def read_workspace(source: dagger.Directory) -> Workspace:
     return parse_workspace(dict(sorted(manifests.items())))
 
 
-async def changed_files(source: dagger.Directory, base: str) -> tuple[str, ...] | None:
-    """Files changed since `base` (merge-base diff) plus uncommitted; None: unknown base."""
+async def changed_files(source: dagger.Directory, base: str) -> tuple[str, ...]:
+    """Files changed since `base` (merge-base diff) plus uncommitted: the native shell's
+    questions (acme_ci.changes), asked in a git container."""
     git = git_container(source)
-    known = git.with_exec(
-        [*GIT, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
-        expect=dagger.ReturnType.ANY,
-    )
+    known = git.with_exec([*GIT, *changes.verify_ref(base)], expect=dagger.ReturnType.ANY)
     if await known.exit_code() != 0:
-        return None
-    committed = await git.with_exec(
-        [*GIT, "diff", "--name-only", "--no-renames", f"{base}...HEAD"]
-    ).stdout()
-    status = await git.with_exec(
-        [*GIT, "status", "--porcelain", "--untracked-files=all", "--no-renames"]
-    ).stdout()
-    return tuple(sorted({*committed.splitlines(), *porcelain_paths(status)} - {""}))
-
-
-def porcelain_paths(status: str) -> list[str]:
-    """Paths of `git status --porcelain` v1 lines: two status letters, a space, the path."""
-    return [line[3:].strip('"') for line in status.splitlines() if len(line) > 3]
+        raise UnknownBaseError(changes.unknown_ref_message(base, "the source directory"))
+    committed = await git.with_exec([*GIT, *changes.diff_since(base)]).stdout()
+    status = await git.with_exec([*GIT, *changes.STATUS]).stdout()
+    return changes.changed_paths(committed, status)
 
 
 async def select(ws: Workspace, source: dagger.Directory, base: str, all_: bool) -> Selection:
-    """--all, else the packages affected since `base`, else (no or unknown base) everything."""
+    """--all, else the packages affected since `base`, else (no base) everything; an unknown
+    base is an error, as in the native shell (never a silent full run)."""
     if all_:
         return select_all(ws, "--all")
     if not base:
         return select_all(ws, "no --base given: all packages")
-    changed = await changed_files(source, base)
-    if changed is None:
-        return select_all(ws, f"unknown base ref {base!r}: all packages")
-    return select_affected(ws, changed)
+    return select_affected(ws, await changed_files(source, base))

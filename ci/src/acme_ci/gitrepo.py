@@ -6,6 +6,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from acme_ci import changes
+
 
 class GitError(Exception):
     """git cannot answer: no repository, an unknown ref, or git itself is missing."""
@@ -36,17 +38,10 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
     """Files changed between `base` and HEAD (merge-base diff) plus uncommitted and untracked."""
     ensure_repository(root)
     try:
-        _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+        _git(root, *changes.verify_ref(base))
     except GitError as error:
-        raise GitError(
-            f"unknown base ref {base!r}: not a commit in {root}; fetch it "
-            f"(git fetch origin {base}) or pass another --base"
-        ) from error
-    committed = _git(root, "diff", "--name-only", "--no-renames", f"{base}...HEAD").splitlines()
-    status = _git(root, "status", "--porcelain", "--untracked-files=all", "--no-renames")
-    # Porcelain v1: two status letters, a space, then the path (quoted if unusual).
-    pending = [line[3:].strip('"') for line in status.splitlines() if len(line) > 3]
-    return tuple(sorted({p for p in (*committed, *pending) if p}))
+        raise GitError(changes.unknown_ref_message(base, str(root))) from error
+    return changes.changed_paths(_git(root, *changes.diff_since(base)), _git(root, *changes.STATUS))
 
 
 def head_commit(root: Path) -> str | None:

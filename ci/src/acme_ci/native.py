@@ -14,14 +14,12 @@ import anyio
 
 from acme_ci.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 from acme_ci.flakes import append_flakes
-from acme_ci.junit import JunitError, parse_junit
 from acme_ci.plan import Step
-from acme_ci.scheduler import Flake, Status, StepResult
+from acme_ci.scheduler import Flake, StepResult
+from acme_ci.verdict import judge_test_step
 
 TAIL_LINES = 40
 STEP_TIMEOUT = 1800.0
-# pytest's exit code when it collected no test: a test step that tests nothing is a failure.
-PYTEST_NO_TESTS = 5
 
 
 @dataclass
@@ -135,32 +133,9 @@ class NativeExecutor:
 
     def _with_tests(self, step: Step, returncode: int, result: StepResult) -> StepResult:
         """Add what the JUnit report says; a step with no usable report is a failure."""
-        notes: list[str] = []
-        if returncode == PYTEST_NO_TESTS:
-            notes.append(f"{step.package}: pytest collected no tests")
-        junit = step.junit_path
-        summary = None
-        if junit is None or not (self.root / junit).is_file():
-            notes.append(f"{step.package}: pytest wrote no JUnit report")
-        else:
-            try:
-                summary = parse_junit((self.root / junit).read_text(encoding="utf-8"))
-            except JunitError as error:
-                notes.append(f"{junit}: {error}")
-        output = "\n".join([result.output, *notes])
-        status: Status = "failed" if notes or returncode != 0 else "passed"
-        if summary is None:
-            return replace(result, status=status, output=output)
-        return replace(
-            result,
-            status=status,
-            output=output,
-            attempts=max((o.attempts for o in summary.outcomes), default=1),
-            flakes=tuple(Flake(o.test_id, step.package, o.attempts) for o in summary.flaky),
-            failed_tests=tuple(o.test_id for o in summary.failed),
-            passed_tests=summary.count("passed"),
-            skipped_tests=summary.count("skipped"),
-        )
+        junit = self.root / step.junit_path if step.junit_path else None
+        text = junit.read_text(encoding="utf-8") if junit and junit.is_file() else None
+        return judge_test_step(step, returncode, text).applied_to(result, returncode)
 
     def _clear_outputs(self, step: Step) -> None:
         """A step's outputs are its own: remove stale ones so a cache entry holds only fresh."""

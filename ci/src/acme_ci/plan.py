@@ -144,7 +144,7 @@ def _lint(package: Package, inputs: tuple[str, ...], reason: str) -> Step:
 
 def _test(package: Package, inputs: tuple[str, ...], reason: str, options: PlanOptions) -> Step:
     junit = f"{options.report_dir}/{package.name}/junit.xml"
-    argv: list[str] = ["python", "-m", "pytest", f"--junitxml={_from(package.path, junit)}", "-rR"]
+    argv: list[str] = ["python", "-m", "pytest", f"--junitxml={_from(package.path, junit)}", "-rsR"]
     # 0 means "the package's own pytest config decides": passing 0 would forbid every rerun.
     if package.settings.max_suite_reruns:
         argv.append(f"--max-suite-reruns={package.settings.max_suite_reruns}")
