@@ -39,9 +39,11 @@ def _free_port() -> int:
 def _as_postgres(argv: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return argv
-    if shutil.which("runuser") is None:
+    # runuser lives in sbin, which a non-login root PATH may leave out.
+    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    if runuser is None:
         pytest.skip("running as root and runuser is missing: cannot start PostgreSQL as non-root")
-    return ["runuser", "-u", "postgres", "--", *argv]
+    return [runuser, "-u", "postgres", "--", *argv]
 
 
 @pytest.fixture(scope="module")
