@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from acme_ci.junit import JunitError, parse_junit
 
+from .conftest import PYTEST_PLUGINS
+
+PLUGINS = PYTEST_PLUGINS.split()
+
 SUITE = """\
 import pathlib
 
@@ -35,11 +39,12 @@ def test_skipped():
 """
 
 
+@pytest.mark.usefixtures("bytecode_cache")
 def test_reruns_become_attempts_flakes_and_failures(tmp_path: Path) -> None:
     (tmp_path / "test_suite.py").write_text(SUITE)
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--reruns", "2",
-         "--max-suite-reruns=5", "--junitxml=report.xml", "test_suite.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *PLUGINS, "--reruns",
+         "2", "--max-suite-reruns=5", "--junitxml=report.xml", "test_suite.py"],
         cwd=tmp_path, capture_output=True, check=False,
     )  # fmt: skip
     summary = parse_junit((tmp_path / "report.xml").read_text())
