@@ -76,6 +76,8 @@ def git(root: Path, *args: str) -> str:
     return done.stdout
 
 
+# (requirement, build-backend). The monorepo's own backend: uv builds it in an isolated
+# environment, ~1 s a build. The cd tests build web with it, through ci and publish.
 HATCHLING = '"hatchling>=1.25"', "hatchling.build"
 
 
@@ -83,16 +85,20 @@ HATCHLING = '"hatchling>=1.25"', "hatchling.build"
 def uv_build() -> tuple[str, str]:
     """uv's own build backend, pinned to the running uv so `uv build` takes its direct path.
 
-    Then a build needs no isolated environment (~0.05 s instead of ~0.9 s); any other pin
-    would fall back to installing uv_build from the index.
+    Then a build needs no isolated environment (~0.05 s); any other pin would fall back to
+    installing uv_build from the index.
     """
     done = subprocess.run(["uv", "--version"], capture_output=True, text=True, check=True)
     return f'"uv_build=={done.stdout.split()[1]}"', "uv_build"
 
 
 def manifest(
-    name: str, deps: tuple[str, ...] = (), acme: str = "", backend: tuple[str, str] = HATCHLING
+    name: str,
+    deps: tuple[str, ...] = (),
+    acme: str = "",
+    backend: tuple[str, str] | None = None,
 ) -> str:
+    requires, build_backend = backend or uv_build()
     requirements = ", ".join(f'"{d}"' for d in deps)
     sources = "".join(f"{d} = {{ workspace = true }}\n" for d in deps)
     text = f"""\
@@ -103,8 +109,8 @@ requires-python = ">=3.11"
 dependencies = [{requirements}]
 
 [build-system]
-requires = [{backend[0]}]
-build-backend = "{backend[1]}"
+requires = [{requires}]
+build-backend = "{build_backend}"
 
 [tool.pytest.ini_options]
 addopts = "--import-mode=importlib -p no:cacheprovider {PYTEST_PLUGINS}"
@@ -137,7 +143,7 @@ class Repo:
         deps: tuple[str, ...] = (),
         acme: str = "",
         tests: Mapping[str, str] | None = None,
-        backend: tuple[str, str] = HATCHLING,
+        backend: tuple[str, str] | None = None,
     ) -> None:
         module = name.replace("-", "_")
         self.write(f"{directory}/pyproject.toml", manifest(name, deps, acme, backend))
@@ -160,26 +166,27 @@ def repo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     r.write(".gitignore", GITIGNORE)
     r.write("README.md", "# generated\n")
     (root / ".venv").symlink_to(REPO_VENV)
-    # web keeps the monorepo's backend (hatchling, built in an isolated environment), so
-    # every full run still exercises that path; the others build with uv's own backend.
-    r.add_package("libs/core", "core", backend=uv_build())
-    r.add_package("libs/util", "util", ("core",), backend=uv_build())
-    api = '\n[tool.acme]\nkind = "service"\n'
-    r.add_package("services/api", "api", ("util",), api, backend=uv_build())
+    r.add_package("libs/core", "core")
+    r.add_package("libs/util", "util", ("core",))
+    r.add_package("services/api", "api", ("util",), '\n[tool.acme]\nkind = "service"\n')
     r.add_package("services/web", "web")
     git(root, "init", "-q", "-b", "main")
     r.commit("initial")
     return root
 
 
-@pytest.fixture
-def repo(repo_template: Path, tmp_path: Path, bytecode_cache: Path) -> Repo:
-    root = tmp_path / "ws"
+def copy_workspace(source: Path, root: Path, bytecode_cache: Path) -> Repo:
+    """An independent copy of a generated workspace (git history, .acme/ state) at `root`."""
     # symlinks=True: .venv stays a link to the repository's venv (absolute target).
-    shutil.copytree(repo_template, root, symlinks=True)
+    shutil.copytree(source, root, symlinks=True)
     # Python finds bytecode by the source's unresolved path (here under ws/.venv/): mirror
     # the link so the steps' pytest finds what the warm-up compiled.
     mirror = bytecode_cache / root.relative_to(root.anchor)
     mirror.mkdir(parents=True)
     (mirror / ".venv").symlink_to(bytecode_cache / REPO_VENV.relative_to(REPO_VENV.anchor))
     return Repo(root)
+
+
+@pytest.fixture
+def repo(repo_template: Path, tmp_path: Path, bytecode_cache: Path) -> Repo:
+    return copy_workspace(repo_template, tmp_path / "ws", bytecode_cache)

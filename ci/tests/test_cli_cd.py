@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from acme_ci.cli import main
 from acme_ci.commands.cd import maintenance_subsystems
 
-from .conftest import Repo
+from .conftest import HATCHLING, Repo, copy_workspace
+from .conftest import manifest as package_manifest
 
 # A real HTTP server: 200 on /readiness, on the PORT the pipeline hands it.
 SERVER = f"""#!{sys.executable}
@@ -39,36 +43,67 @@ script = "api-serve"
 """
 
 
-@pytest.fixture
-def service_repo(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
-    """The api package declares a console script; a stand-in for it is put on PATH."""
+FAILING_SERVER = "#!/bin/sh\necho 'config missing' >&2\nexit 3\n"
+
+
+def make_service(repo: Repo) -> None:
+    """api declares a console script; web builds with hatchling, like the monorepo's packages,
+    so ci and publish also run a backend that uv installs into an isolated build environment.
+    """
     text = (repo.root / "services/api/pyproject.toml").read_text()
     head = text.split("\n[tool.acme]")[0]
     repo.write("services/api/pyproject.toml", head + API_ACME)
-    repo.commit("api is a service")
-    bin_dir = tmp_path / "bin"
+    repo.write("services/web/pyproject.toml", package_manifest("web", backend=HATCHLING))
+    repo.commit("api is a service, web builds with hatchling")
+
+
+def serve_with(bin_dir: Path, script: str, patch: pytest.MonkeyPatch) -> None:
+    """Put `script` on PATH as api-serve, the stand-in for api's console script."""
     bin_dir.mkdir()
-    (bin_dir / "api-serve").write_text(SERVER)
+    (bin_dir / "api-serve").write_text(script)
     (bin_dir / "api-serve").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    return repo
+    patch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
 
 
 def cd(repo: Repo, *args: str) -> int:
     return main(["-C", str(repo.root), "cd", "--engine", "native", "--jobs", "2", *args])
 
 
-def test_cd_publishes_versioned_wheels_and_smoke_tests_services(
-    service_repo: Repo, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert cd(service_repo, "--version", "2.1.0") == 0
-    out = capsys.readouterr().out
+@dataclass(frozen=True)
+class Release:
+    code: int
+    out: str
+    root: Path
+
+
+@pytest.fixture(scope="module")
+def released(
+    repo_template: Path, bytecode_cache: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Release:
+    """One cold `cd --version 2.1.0` on a fresh service workspace, shared by this module.
+
+    Tests read its exit code, output and workspace, or continue from a copy: never modify
+    `root`.
+    """
+    tmp = tmp_path_factory.mktemp("released")
+    repo = copy_workspace(repo_template, tmp / "ws", bytecode_cache)
+    make_service(repo)
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
+        serve_with(tmp / "bin", SERVER, patch)
+        code = cd(repo, "--version", "2.1.0")
+    return Release(code, out.getvalue(), repo.root)
+
+
+def test_cd_publishes_versioned_wheels_and_smoke_tests_services(released: Release) -> None:
+    assert released.code == 0
+    out = released.out
     for phase in ("ci", "publish", "maintenance", "deploy-smoke"):
         assert f"== {phase}: passed" in out
     assert "skipped: no acme-maintenance package" in out
     assert "api: ready" in out
 
-    release = service_repo.root / "dist/release/2.1.0"
+    release = released.root / "dist/release/2.1.0"
     manifest = json.loads((release / "manifest.json").read_text())
     assert manifest["version"] == "2.1.0"
     assert {a["name"] for a in manifest["artifacts"]} == {"api", "core", "util", "web"}
@@ -80,13 +115,19 @@ def test_cd_publishes_versioned_wheels_and_smoke_tests_services(
         metadata = wheel.read("api-2.1.0.dist-info/METADATA").decode()
     assert "Requires-Dist: util==2.1.0" in metadata  # a release pins its own libraries
     # The working tree is untouched: the version lives only in the artifacts.
-    assert 'version = "0.1.0"' in (service_repo.root / "libs/core/pyproject.toml").read_text()
+    assert 'version = "0.1.0"' in (released.root / "libs/core/pyproject.toml").read_text()
 
 
 def test_a_failing_phase_stops_cd_and_is_named(
-    service_repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    released: Release,
+    bytecode_cache: Path,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    (tmp_path / "bin/api-serve").write_text("#!/bin/sh\necho 'config missing' >&2\nexit 3\n")
+    # From a copy of the shared release: its cache makes the ci phase a quick pass.
+    service_repo = copy_workspace(released.root, tmp_path / "ws", bytecode_cache)
+    serve_with(tmp_path / "bin", FAILING_SERVER, monkeypatch)
     assert cd(service_repo, "--version", "2.1.1") == 1
     out = capsys.readouterr().out
     assert "api: FAILED" in out
