@@ -88,7 +88,10 @@ def uv_build() -> tuple[str, str]:
     Then a build needs no isolated environment (~0.05 s); any other pin would fall back to
     installing uv_build from the index.
     """
-    done = subprocess.run(["uv", "--version"], capture_output=True, text=True, check=True)
+    # The uv the steps run: the generated .venv/bin first, like NativeExecutor's PATH.
+    path = os.pathsep.join([str(REPO_VENV / "bin"), os.environ.get("PATH", "")])
+    uv = shutil.which("uv", path=path) or "uv"
+    done = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
     return f'"uv_build=={done.stdout.split()[1]}"', "uv_build"
 
 
