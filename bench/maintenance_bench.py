@@ -25,6 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import anyio
+
 from acme_integrations.backends import simulated_backends
 from acme_integrations.errors import DeadlockError, MaintenanceError
 from acme_integrations.faults import FaultPlan

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from acme_ci.affected import SelectionError, select_affected, select_all, select_packages
-from acme_ci.workspace import Workspace, parse_workspace
 from hypothesis import given
 from hypothesis import strategies as st
+
+from acme_ci.affected import SelectionError, select_affected, select_all, select_packages
+from acme_ci.workspace import Workspace, parse_workspace
 
 from .graphs import dag_manifests, reference_dependents
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from acme_ci.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 from acme_ci.plan import Step
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from acme_ci.cli import main
 from acme_ci.commands.cd import maintenance_subsystems
 

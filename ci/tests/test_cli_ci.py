@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from acme_ci.cli import main
 
 from .conftest import Repo, git

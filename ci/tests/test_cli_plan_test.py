@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from acme_ci.cli import main
 from acme_ci.engine import EngineError, choose_engine
 

@@ -23,14 +23,15 @@ from typing import Annotated, Any
 
 import dagger
 import pytest
-from acme_ci.dagger_source import SOURCE_IGNORE
-from acme_ci.main import AcmeCi
 from dagger import DefaultPath
 from dagger.client._core import Context
 from dagger.client._core import Field as Selection
 from dagger.client.base import Type
 from dagger.mod._module import Module
 from dagger.mod._utils import get_module, get_object_type
+
+from acme_ci.dagger_source import SOURCE_IGNORE
+from acme_ci.main import AcmeCi
 
 ROOT = Path(__file__).resolve().parents[2]
 

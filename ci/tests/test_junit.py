@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from acme_ci.junit import JunitError, parse_junit
 
 from .conftest import PYTEST_PLUGINS

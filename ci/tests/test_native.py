@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from acme_ci.native import NativeExecutor
 from acme_ci.plan import Step
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import anyio
 import anyio.lowlevel
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from acme_ci.affected import select_all
 from acme_ci.plan import Plan, Step, make_plan
 from acme_ci.scheduler import Event, StepResult, run_plan
 from acme_ci.workspace import parse_workspace
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from .graphs import dag_manifests
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from acme_ci.workspace import WorkspaceError, member_patterns, parse_workspace
 from hypothesis import given
 from hypothesis import strategies as st
+
+from acme_ci.workspace import WorkspaceError, member_patterns, parse_workspace
 
 from .graphs import dag_manifests, reference_dependents
 

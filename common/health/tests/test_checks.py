@@ -1,5 +1,6 @@
 import anyio
 import pytest
+
 from acme_health import CheckFailure, run_checks
 
 

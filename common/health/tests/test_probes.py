@@ -5,10 +5,11 @@ from typing import Any
 
 import anyio
 import pytest
-from acme_health import ReadinessCheck, add_health_probes
 from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.testing import TestClient
+
+from acme_health import ReadinessCheck, add_health_probes
 
 
 @get("/", sync_to_thread=False)

@@ -4,6 +4,7 @@ import logging
 import logging.config
 
 import pytest
+
 from acme_logger import JsonFormatter, JsonHandler, logging_config
 
 

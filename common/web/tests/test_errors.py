@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from acme_logger import Logger
-from acme_logger.record import Level
-from acme_web.errors import error_handlers
 from litestar import Litestar, get, post
 from litestar.exceptions import NotAuthorizedException, ServiceUnavailableException
 from litestar.params import FromQuery, JSONBody
 from litestar.testing import TestClient
+
+from acme_logger import Logger
+from acme_logger.record import Level
+from acme_web.errors import error_handlers
 
 
 @dataclass

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from acme_logger import Logger
-from acme_web.responses import error_spec, found_or_404
 from litestar import Litestar, Response, get
 from litestar.params import FromPath
 from litestar.testing import TestClient
+
+from acme_logger import Logger
+from acme_web.responses import error_spec, found_or_404
 
 COLOURS = {"red": {"hex": "#f00"}}
 

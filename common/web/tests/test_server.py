@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from acme_web.server import ServerSettings, SettingsError
 from acme_web.testing import run_to_completion, serve
 

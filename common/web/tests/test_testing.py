@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from acme_web.testing import ConsoleScript, free_port, serve
 
 

@@ -8,6 +8,7 @@ import botocore.exceptions
 import kafka.errors
 import psycopg.errors
 import pytest
+
 from acme_integrations.error_mapping import from_boto, from_kafka, from_psycopg, from_sqlite
 from acme_integrations.errors import (
     BadCredentials,

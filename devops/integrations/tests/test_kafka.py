@@ -15,11 +15,12 @@ from typing import Any, NamedTuple
 
 import kafka.errors
 import pytest
+from kafka import TopicPartition
+from kafka.admin import OffsetSpec
+
 from acme_integrations.errors import OperationTimeout, ValidationFailed
 from acme_integrations.kafka_admin import KafkaAdmin, make_admin
 from acme_integrations.settings import KafkaSettings
-from kafka import TopicPartition
-from kafka.admin import OffsetSpec
 
 pytestmark = pytest.mark.anyio
 

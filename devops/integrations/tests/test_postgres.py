@@ -23,6 +23,7 @@ from pathlib import Path
 import anyio
 import psycopg
 import pytest
+
 from acme_integrations.errors import DeadlockError
 from acme_integrations.postgres_database import PostgresDatabase
 from acme_integrations.settings import DatabaseSettings

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 import anyio
 import boto3
 import pytest
+from moto.server import ThreadedMotoServer
+
 from acme_integrations.errors import MissingResource
 from acme_integrations.s3_storage import S3Storage, batches
 from acme_integrations.settings import S3Settings
-from moto.server import ThreadedMotoServer
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

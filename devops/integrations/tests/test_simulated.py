@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from acme_integrations.errors import DeadlockError, MissingResource
 from acme_integrations.faults import FaultPlan
 from acme_integrations.simulated import (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+
 from acme_integrations.errors import DeadlockError
 from acme_integrations.settings import DatabaseSettings
 from acme_integrations.sqlite_database import SqliteDatabase

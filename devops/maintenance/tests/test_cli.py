@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from acme_integrations.errors import MissingResource
 from acme_integrations.faults import FaultPlan
 from acme_maintenance.cli import main

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from acme_integrations.errors import MissingResource
 from acme_integrations.faults import FaultPlan
 from acme_maintenance.cli import main

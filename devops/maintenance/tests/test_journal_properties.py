@@ -5,6 +5,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from acme_maintenance.journal import (
     Journal,
     JournalEntry,
@@ -16,8 +19,6 @@ from acme_maintenance.journal import (
 )
 from acme_maintenance.procedures import SUBSYSTEMS
 from acme_maintenance.report import SubsystemReport
-from hypothesis import given
-from hypothesis import strategies as st
 
 BACKENDS = ("real", "simulated")
 PATH = Path("journal.json")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from acme_maintenance.cli import main
 from moto.server import ThreadedMotoServer
+
+from acme_maintenance.cli import main
 
 
 @pytest.fixture(scope="module")

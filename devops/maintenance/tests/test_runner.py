@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from builders import run_settings, simulated_plans
+
 from acme_integrations.errors import DeadlockError, MissingResource, ThrottledError
 from acme_integrations.faults import FaultPlan
 from acme_integrations.outcome import Outcome
 from acme_maintenance.plans import BoundOperation, SubsystemPlan
 from acme_maintenance.report import SubsystemReport
 from acme_maintenance.runner import RunSettings, run
-from builders import run_settings, simulated_plans
 
 pytestmark = pytest.mark.anyio
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
 from acme_trading_service.app import create_app
 from acme_trading_service.settings import Settings, packaged_stocks_path
 from acme_web.testing import ConsoleScript
-from litestar import Litestar
-from litestar.testing import TestClient
 
 SCRIPT = ConsoleScript("trading-service", startup_timeout=60.0, stop_timeout=30.0, run_timeout=60.0)
 PERF_REPORT = pytest.StashKey[list[str]]()

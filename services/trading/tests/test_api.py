@@ -5,11 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
 from acme_trading_service.app import create_app
 from acme_trading_service.settings import Settings, packaged_stocks_path
 from acme_trading_service.store import read_stocks
-from litestar import Litestar
-from litestar.testing import TestClient
 
 Client = TestClient[Litestar]
 ORIGINAL_OWNERS = {

@@ -14,11 +14,12 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from litestar.testing import AsyncTestClient
+
 from acme_trading_service.app import create_app
 from acme_trading_service.model import Stock
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore, encode_stocks, read_stocks
-from litestar.testing import AsyncTestClient
 
 # The `pass_along` fixture's shape (see conftest.py).
 PassAlong = Callable[[httpx.AsyncClient, str, int], Coroutine[Any, Any, None]]

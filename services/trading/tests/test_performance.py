@@ -16,12 +16,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
 from acme_trading_service.app import create_app
 from acme_trading_service.model import Stock
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore, encode_stocks, load_snapshot, read_stocks
-from litestar import Litestar
-from litestar.testing import TestClient
 
 GENERATED = 1_000_000
 SECTORS = [

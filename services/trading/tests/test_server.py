@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+
 from acme_trading_service.journal import journal_path_for
 from acme_trading_service.model import Stock
 from acme_trading_service.store import encode_stocks, load_snapshot

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+
 from acme_trading_service.durable import atomic_write, temp_path_for
 from acme_trading_service.journal import JournalEntry, journal_path_for
 from acme_trading_service.model import NotOwner, Stock, StockNotFound

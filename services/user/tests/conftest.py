@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from acme_user_service.app import create_app
-from acme_web.testing import ConsoleScript
 from litestar import Litestar
 from litestar.testing import TestClient
+
+from acme_user_service.app import create_app
+from acme_web.testing import ConsoleScript
 
 SCRIPT = ConsoleScript("user-service", startup_timeout=30.0, stop_timeout=20.0, run_timeout=30.0)
 

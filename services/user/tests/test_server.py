@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import httpx
+
 from acme_web.testing import ConsoleScript
 
 

@@ -2,11 +2,12 @@ import json
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
 from acme_user_service.app import create_app
 from acme_user_service.settings import Settings
 from acme_user_service.store import UserDataError
-from litestar import Litestar
-from litestar.testing import TestClient
 
 
 def test_users_come_from_the_configured_file(tmp_path: Path) -> None:

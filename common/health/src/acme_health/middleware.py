@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from acme_logger import Logger
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from acme_logger import Logger
 
 
 def probe_logging_middleware(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from acme_logger import Logger
 from litestar import Response, get
 from litestar.config.app import AppConfig
 from litestar.handlers import HTTPRouteHandler
@@ -18,6 +17,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from acme_health.checks import ReadinessCheck, run_checks
 from acme_health.middleware import probe_logging_middleware
+from acme_logger import Logger
 
 READINESS_PATH: Final = "/readiness"
 LIVENESS_PATH: Final = "/liveness"

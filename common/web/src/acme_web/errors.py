@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from acme_logger import Logger
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+
+from acme_logger import Logger
 
 
 def _field_name(key: object) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from acme_logger import Logger
 from litestar import Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_404_NOT_FOUND
+
+from acme_logger import Logger
 
 
 def error_spec(description: str) -> ResponseSpec:

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import uvicorn
-from acme_logger import Logger, logging_config
 from litestar import Litestar
+
+from acme_logger import Logger, logging_config
 
 
 class SettingsError(ValueError):

@@ -11,7 +11,6 @@ from acme_integrations.backends import real_backends, simulated_backends
 from acme_integrations.faults import FaultPlan
 from acme_integrations.settings import settings_from_env
 from acme_integrations.simulated import SimulationProfile
-
 from acme_maintenance.dry_run import describe
 from acme_maintenance.journal import JournalError, journal_path, load_journal
 from acme_maintenance.plans import build_plans

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from acme_integrations.settings import NotConfigured
 from acme_integrations.simulated import ORIGINAL_DURATIONS_S
-
 from acme_maintenance.plans import BoundOperation, SubsystemPlan
 from acme_maintenance.render import SIMULATION_LABEL
 from acme_maintenance.report import Mode

@@ -9,7 +9,6 @@ from typing import TypeVar
 from acme_integrations.backends import Backends
 from acme_integrations.outcome import Outcome
 from acme_integrations.settings import NotConfigured
-
 from acme_maintenance.procedures import DATABASE, KAFKA, S3, Operation, Procedure, Stage
 
 B = TypeVar("B")

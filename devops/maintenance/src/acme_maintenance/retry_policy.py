@@ -7,18 +7,19 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import anyio
-from acme_integrations.errors import (
-    MaintenanceError,
-    OperationTimeout,
-    PermanentError,
-    TransientError,
-)
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential_jitter,
+)
+
+from acme_integrations.errors import (
+    MaintenanceError,
+    OperationTimeout,
+    PermanentError,
+    TransientError,
 )
 
 T = TypeVar("T")

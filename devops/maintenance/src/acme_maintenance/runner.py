@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
-from acme_integrations.errors import MaintenanceError
-from acme_integrations.outcome import Outcome
 from tenacity import RetryCallState
 
+from acme_integrations.errors import MaintenanceError
+from acme_integrations.outcome import Outcome
 from acme_maintenance.plans import BoundOperation, SubsystemPlan
 from acme_maintenance.progress import ProgressEvent
 from acme_maintenance.report import (

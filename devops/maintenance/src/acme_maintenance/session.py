@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Literal
 
 import anyio
-from acme_integrations.settings import NotConfigured
 
+from acme_integrations.settings import NotConfigured
 from acme_maintenance.journal import (
     EMPTY,
     Journal,

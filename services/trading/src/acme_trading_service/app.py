@@ -5,10 +5,6 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-from acme_health import add_health_probes
-from acme_logger import Logger
-from acme_web.errors import error_handlers
-from acme_web.responses import error_spec, found_or_404
 from litestar import Litestar, Response, get, post
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
@@ -16,10 +12,14 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND
 
+from acme_health import add_health_probes
+from acme_logger import Logger
 from acme_trading_service.durable import atomic_write
 from acme_trading_service.model import NotOwner, Stock, SwapRefused, SwapRequest
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore
+from acme_web.errors import error_handlers
+from acme_web.responses import error_spec, found_or_404
 
 MAX_BODY_BYTES = 64 * 1024
 ErrorSpec = error_spec("An error message")

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import anyio
 import msgspec
-from acme_logger import Logger
 
+from acme_logger import Logger
 from acme_trading_service import journal
 from acme_trading_service.durable import atomic_write, remove_stale_temps
 from acme_trading_service.journal import JournalEntry, JournalError, JournalWriter

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from acme_web.server import run_service
-
 from acme_user_service.app import create_app
 from acme_user_service.store import UserDataError
+from acme_web.server import run_service
 
 DEFAULT_PORT = 3000
 

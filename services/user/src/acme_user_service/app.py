@@ -5,18 +5,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from acme_health import add_health_probes
-from acme_logger import Logger
-from acme_web.errors import error_handlers
-from acme_web.responses import error_spec, found_or_404
 from litestar import Litestar, Response, get
 from litestar.config.app import AppConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_404_NOT_FOUND
 
+from acme_health import add_health_probes
+from acme_logger import Logger
 from acme_user_service.settings import Settings
 from acme_user_service.store import User, load_users
+from acme_web.errors import error_handlers
+from acme_web.responses import error_spec, found_or_404
 
 
 def _routes(users: dict[str, User], logger: Logger) -> list[Any]:
