@@ -29,7 +29,7 @@ line-length = 100
 # need only rerunfailures (their `flaky` marker, --max-suite-reruns), so load just that.
 PYTEST_PLUGINS = "--disable-plugin-autoload -p rerunfailures"
 
-GITIGNORE = ".venv/\n.acme/\ndist/\n__pycache__/\n.pytest_cache/\n"
+GITIGNORE = ".venv/\n.acme/\ndist/\n__pycache__/\n.pytest_cache/\n.mypy_cache/\n"
 
 
 @pytest.fixture

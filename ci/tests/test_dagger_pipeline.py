@@ -24,6 +24,13 @@ from typing import Any
 import dagger
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYAML is not a dependency
+from dagger import dag
+from dagger._exceptions import QueryErrorValue
+from dagger.client._core import Context
+from dagger.client._core import Field as Selection
+from dagger.client.base import Type
+from gql import gql
+
 from acme_ci import dagger_containers as images
 from acme_ci.affected import select_affected, select_all
 from acme_ci.dagger_executor import PipelineFailedError
@@ -34,12 +41,6 @@ from acme_ci.gitrepo import changed_files
 from acme_ci.main import AcmeCi
 from acme_ci.plan import make_plan
 from acme_ci.plan_format import plan_text
-from dagger import dag
-from dagger._exceptions import QueryErrorValue
-from dagger.client._core import Context
-from dagger.client._core import Field as Selection
-from dagger.client.base import Type
-from gql import gql
 
 from .conftest import Repo
 
@@ -356,7 +357,11 @@ async def test_lint_returns_the_step_output(engine: FakeEngine) -> None:
         (
             "acme-logger",
             "/src/common/logger",
-            (("ruff", "check", "."), ("ruff", "format", "--check", ".")),
+            (
+                ("ruff", "check", "."),
+                ("ruff", "format", "--check", "."),
+                ("mypy", "src", "tests"),
+            ),
         )
     ]
 

@@ -51,6 +51,7 @@ def test_argv_is_host_neutral_and_carries_the_rerun_cap() -> None:
     assert plan.get("log:lint").commands == (
         ("ruff", "check", "."),
         ("ruff", "format", "--check", "."),
+        ("mypy", "src", "tests"),
     )
     build = plan.get("user:build")
     assert build.commands[0][:6] == ("uv", "build", "--package", "user", "--out-dir", "dist/user")

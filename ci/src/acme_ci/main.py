@@ -97,7 +97,7 @@ class AcmeCi:
 
     @function
     async def lint(self, package: Annotated[str, Doc("Package name")]) -> str:
-        """Lint one package (ruff check, ruff format --check); the step's output."""
+        """Lint one package (ruff check, ruff format --check, mypy --strict); the step's output."""
         run, _ = await self._single(package, "lint")
         return run.results[0].output
 

@@ -132,7 +132,12 @@ def _lint(package: Package, inputs: tuple[str, ...], reason: str) -> Step:
         id=f"{package.name}:lint",
         package=package.name,
         task="lint",
-        commands=(("ruff", "check", "."), ("ruff", "format", "--check", ".")),
+        # Static checks: style, formatting and types (strict, from the root mypy config).
+        commands=(
+            ("ruff", "check", "."),
+            ("ruff", "format", "--check", "."),
+            ("mypy", "src", "tests"),
+        ),
         workdir=package.path,
         env=(),
         inputs=inputs,
