@@ -12,6 +12,13 @@ from pathlib import Path
 
 PYPROJECT = Path(__file__).parents[1] / "pyproject.toml"
 
+
+def declared_reruns() -> int:
+    """`reruns` from the package's `[tool.pytest.ini_options]` (an ini string)."""
+    config = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    return int(config["tool"]["pytest"]["ini_options"]["reruns"])
+
+
 GENERATED_TESTS = """
 from pathlib import Path
 
@@ -60,7 +67,8 @@ def test_declared_policy_retries_only_timeout_errors(tmp_path: Path) -> None:
     attempts = run_generated(tmp_path)
     assert attempts == {
         "times_out_once": 2,  # a flake: passes on its first rerun
-        "always_times_out": 4,  # a real break: 1 run + 3 reruns, then it fails
+        # a real break: one run plus every declared rerun, then it fails
+        "always_times_out": 1 + declared_reruns(),
         "wrong_answer": 1,  # AssertionError: never retried
         "other_error": 1,  # ConnectionError: not in only_rerun, never retried
     }
@@ -75,4 +83,5 @@ def test_suite_wide_cap_bounds_the_total_reruns(tmp_path: Path) -> None:
 
 def test_pipeline_settings_declare_the_suite_rerun_cap() -> None:
     settings = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]
-    assert settings["acme"]["test"]["max-suite-reruns"] == 3
+    # The cap leaves a single flaky test all its declared reruns.
+    assert settings["acme"]["test"]["max-suite-reruns"] >= declared_reruns()

@@ -29,7 +29,7 @@ def backend_line(report: RunReport) -> str:
 def report_text(report: RunReport) -> str:
     """A human report: header, notes, one block per subsystem, then a one-line summary."""
     lines = [
-        f"maintenance {report.mode} run started {report.started_at}, "
+        f"maintenance: {report.mode} run started {report.started_at}, "
         f"{report.duration_s:.2f} s, exit {report.exit_code}",
         backend_line(report),
     ]
