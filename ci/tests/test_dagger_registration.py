@@ -209,6 +209,7 @@ EXPECTED: dict[str, Fn] = {
             Arg("aws_access_key_id", SECRET, "null"),
             Arg("aws_secret_access_key", SECRET, "null"),
             Arg("s3_endpoint_url", "String", s("")),
+            Arg("s3_bucket", "String", s("acme-maintenance")),
             Arg("kafka_bootstrap_servers", "String", s("")),
         ),
         cache="Never",

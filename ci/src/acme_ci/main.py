@@ -262,6 +262,7 @@ class AcmeCi:
         aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
         aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
         s3_endpoint_url: Annotated[str, Doc("S3 endpoint; empty: a throwaway moto")] = "",
+        s3_bucket: Annotated[str, Doc("S3 bucket")] = "acme-maintenance",
         kafka_bootstrap_servers: Annotated[str, Doc("Kafka; empty: a throwaway broker")] = "",
     ) -> str:
         """Delivery: ci on every package, then publish and maintenance, then deploy."""
@@ -270,6 +271,7 @@ class AcmeCi:
             aws_access_key_id=aws_access_key_id,
             aws_secret_access_key=aws_secret_access_key,
             s3_endpoint_url=s3_endpoint_url,
+            s3_bucket=s3_bucket,
             kafka_bootstrap_servers=kafka_bootstrap_servers,
         )
         report = [await self._ci("", True, jobs=4)]
