@@ -75,7 +75,7 @@ def copy_repository(source: Path, target: Path) -> None:
 def packages(root: Path) -> list[tuple[str, str]]:
     """(name, dir) of every member, read through acme-ci's own workspace loader."""
     sys.path.insert(0, str(root / "ci" / "src"))
-    from acme_ci.discover import load_workspace
+    from acme_ci.native.discover import load_workspace
 
     return [(p.name, p.path) for p in load_workspace(root).packages]
 

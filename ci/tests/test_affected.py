@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acme_ci.affected import SelectionError, select_affected, select_all, select_packages
-from acme_ci.workspace import Workspace, parse_workspace
+from acme_ci.core.affected import SelectionError, select_affected, select_all, select_packages
+from acme_ci.core.workspace import Workspace, parse_workspace
 
 from .graphs import dag_manifests, reference_dependents
 

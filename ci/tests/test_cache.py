@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
-from acme_ci.plan import Step
+from acme_ci.core.plan import Step
+from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 
 STEP = Step(
     id="p:build",

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.cli import main
-from acme_ci.commands.cd import maintenance_subsystems
+from acme_ci.native.cli import main
+from acme_ci.native.commands.cd import maintenance_subsystems
 
 from .conftest import HATCHLING, Repo, copy_workspace
 from .conftest import manifest as package_manifest

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.cli import main
+from acme_ci.native.cli import main
 
 from .conftest import Repo, git
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.cli import main
-from acme_ci.engine import EngineError, choose_engine
+from acme_ci.native.cli import main
+from acme_ci.native.engine import EngineError, choose_engine
 
 from .conftest import Repo
 

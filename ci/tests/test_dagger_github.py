@@ -55,7 +55,7 @@ def test_the_module_project_leaves_the_sdk_to_the_engine() -> None:
     assert "dagger-io" in project["project"]["dependencies"]
     assert "dagger-io" not in project.get("tool", {}).get("uv", {}).get("sources", {})
     entry = project["project"]["entry-points"]["dagger.mod"]["main_object"]
-    assert entry == "acme_ci.main:AcmeCi"
+    assert entry == "acme_ci.dagger.main:AcmeCi"
     assert not (ROOT / "ci" / "uv.lock").exists()
 
 

@@ -31,16 +31,16 @@ from dagger.client._core import Field as Selection
 from dagger.client.base import Type
 from gql import gql
 
-from acme_ci import dagger_containers as images
-from acme_ci.affected import select_affected, select_all
-from acme_ci.dagger_executor import PipelineFailedError
-from acme_ci.dagger_maintenance import MaintenanceFailedError
-from acme_ci.dagger_source import SOURCE_IGNORE, UnknownBaseError
-from acme_ci.discover import load_workspace
-from acme_ci.gitrepo import changed_files
-from acme_ci.main import AcmeCi
-from acme_ci.plan import make_plan
-from acme_ci.plan_format import plan_text
+from acme_ci.core.affected import select_affected, select_all
+from acme_ci.core.plan import make_plan
+from acme_ci.core.plan_format import plan_text
+from acme_ci.dagger import containers as images
+from acme_ci.dagger.executor import PipelineFailedError
+from acme_ci.dagger.main import AcmeCi
+from acme_ci.dagger.maintenance import MaintenanceFailedError
+from acme_ci.dagger.source import SOURCE_IGNORE, UnknownBaseError
+from acme_ci.native.discover import load_workspace
+from acme_ci.native.git import changed_files
 
 from .conftest import Repo
 
@@ -338,7 +338,7 @@ async def test_failures_are_aggregated_into_one_error_listing_every_failed_step(
 
 @pytest.mark.anyio
 async def test_a_test_step_judged_from_its_junit_report_like_native(engine: FakeEngine) -> None:
-    # pytest exiting 0 without a report is a failure, in both shells (acme_ci.verdict).
+    # pytest exiting 0 without a report is a failure, in both shells (acme_ci.core.verdict).
     plan = make_plan(load_workspace(ROOT), select_all(load_workspace(ROOT)))
     user_test = plan.get("acme-user-service:test")
     engine.no_report = frozenset(user_test.commands)

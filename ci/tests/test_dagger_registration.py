@@ -30,8 +30,8 @@ from dagger.client.base import Type
 from dagger.mod._module import Module
 from dagger.mod._utils import get_module, get_object_type
 
-from acme_ci.dagger_source import SOURCE_IGNORE
-from acme_ci.main import AcmeCi
+from acme_ci.dagger.main import AcmeCi
+from acme_ci.dagger.source import SOURCE_IGNORE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -316,12 +316,12 @@ def test_the_engine_finds_the_main_object_through_the_entry_point() -> None:
     done = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
-    assert done.stdout.split() == ["acme_ci.main", "AcmeCi"]
+    assert done.stdout.split() == ["acme_ci.dagger.main", "AcmeCi"]
 
 
 def test_importing_the_package_does_not_import_dagger() -> None:
-    """The native CLI must start without the SDK: only the entry point names acme_ci.main."""
-    script = "import sys, acme_ci, acme_ci.cli\nprint('dagger' in sys.modules)\n"
+    """The native CLI must start without the SDK: only the entry point names acme_ci.dagger.main."""
+    script = "import sys, acme_ci, acme_ci.native.cli\nprint('dagger' in sys.modules)\n"
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
     )

@@ -16,7 +16,7 @@ TESTS = Path(__file__).resolve().parent
 
 def dagger_files() -> list[str]:
     """The Dagger shell and its tests, relative to the root (the root holds the config)."""
-    files = [PACKAGE / "main.py", *PACKAGE.glob("dagger_*.py"), *TESTS.glob("test_dagger*.py")]
+    files = [*(PACKAGE / "dagger").glob("*.py"), *TESTS.glob("test_dagger*.py")]
     return sorted(str(f.relative_to(ROOT)) for f in files)
 
 
@@ -32,8 +32,8 @@ def tool(name: str) -> str:
 
 def test_the_dagger_files_are_found() -> None:
     files = dagger_files()
-    assert "ci/src/acme_ci/main.py" in files
-    assert "ci/src/acme_ci/dagger_executor.py" in files
+    assert "ci/src/acme_ci/dagger/main.py" in files
+    assert "ci/src/acme_ci/dagger/executor.py" in files
 
 
 def test_mypy_strict_is_clean() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.junit import JunitError, parse_junit
+from acme_ci.core.junit import JunitError, parse_junit
 
 from .conftest import PYTEST_PLUGINS
 

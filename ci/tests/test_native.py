@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.native import NativeExecutor
-from acme_ci.plan import Step
+from acme_ci.core.plan import Step
+from acme_ci.native.executor import NativeExecutor
 
 
 def _step(*commands: tuple[str, ...]) -> Step:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from acme_ci.affected import select_all, select_packages
-from acme_ci.plan import PlanOptions, make_plan
-from acme_ci.workspace import parse_workspace
+from acme_ci.core.affected import select_all, select_packages
+from acme_ci.core.plan import PlanOptions, make_plan
+from acme_ci.core.workspace import parse_workspace
 
 WS = parse_workspace(
     {

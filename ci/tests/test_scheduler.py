@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from acme_ci.affected import select_all
-from acme_ci.plan import Plan, Step, make_plan
-from acme_ci.scheduler import Event, StepResult, run_plan
-from acme_ci.workspace import parse_workspace
+from acme_ci.core.affected import select_all
+from acme_ci.core.plan import Plan, Step, make_plan
+from acme_ci.core.scheduler import Event, StepResult, run_plan
+from acme_ci.core.workspace import parse_workspace
 
 from .graphs import dag_manifests
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from acme_ci.workspace import WorkspaceError, member_patterns, parse_workspace
+from acme_ci.core.workspace import WorkspaceError, member_patterns, parse_workspace
 
 from .graphs import dag_manifests, reference_dependents
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from acme_ci.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
+from acme_ci.core.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
 
 
 def find_root(start: Path) -> Path:

@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 import anyio
 
-from acme_ci.plan import Plan, Step
+from acme_ci.core.plan import Plan, Step
 
 Status = Literal["passed", "failed", "cached", "blocked"]
 EventKind = Literal["start", "passed", "failed", "cached", "blocked"]

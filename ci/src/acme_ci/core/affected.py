@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from acme_ci.workspace import Workspace, normalize_name
+from acme_ci.core.workspace import Workspace, normalize_name
 
 # Root files every package is built and tested with: a change to them can break any package.
 ROOT_FILES_SELECTING_ALL = frozenset(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from acme_ci.scheduler import RunResult
+from acme_ci.core.scheduler import RunResult
 
 
 def report_data(run: RunResult) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from acme_ci.commands.common import USAGE_ERRORS, finish, load, request_from, usage_error
-from acme_ci.console import Progress
-from acme_ci.engine import choose_engine, run_on_dagger
-from acme_ci.runner import plan_for, run_native
+from acme_ci.native.commands.common import USAGE_ERRORS, finish, load, request_from, usage_error
+from acme_ci.native.console import Progress
+from acme_ci.native.engine import choose_engine, run_on_dagger
+from acme_ci.native.runner import plan_for, run_native
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import dagger
 from dagger import dag
 
-from acme_ci.dagger_containers import (
+from acme_ci.dagger.containers import (
     KAFKA_PORT,
     S3_PORT,
     SRC,

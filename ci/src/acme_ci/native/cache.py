@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from acme_ci.plan import Step
+from acme_ci.core.plan import Step
 
 ENTRY_FORMAT = 1
 

@@ -14,16 +14,23 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from acme_ci import gitrepo
-from acme_ci.affected import select_all
-from acme_ci.commands.common import EXIT_FAILED, EXIT_OK, USAGE_ERRORS, finish, load, usage_error
-from acme_ci.console import Progress
-from acme_ci.engine import choose_engine, run_on_dagger
-from acme_ci.plan import make_plan
-from acme_ci.publish import PublishError, VersionError, check_version, publish
-from acme_ci.runner import new_run_id, run_native
-from acme_ci.smoke import services, smoke_service
-from acme_ci.workspace import Workspace
+from acme_ci.core.affected import select_all
+from acme_ci.core.plan import make_plan
+from acme_ci.core.workspace import Workspace
+from acme_ci.native import git
+from acme_ci.native.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    USAGE_ERRORS,
+    finish,
+    load,
+    usage_error,
+)
+from acme_ci.native.console import Progress
+from acme_ci.native.engine import choose_engine, run_on_dagger
+from acme_ci.native.publish import PublishError, VersionError, check_version, publish
+from acme_ci.native.runner import new_run_id, run_native
+from acme_ci.native.smoke import services, smoke_service
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
 Phase = Callable[[], tuple[bool, str]]
@@ -76,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
     def publish_phase() -> tuple[bool, str]:
         try:
-            built = publish(root, ws, version, artifacts, gitrepo.head_commit(root))
+            built = publish(root, ws, version, artifacts, git.head_commit(root))
         except PublishError as error:
             return False, str(error)
         for artifact in built:

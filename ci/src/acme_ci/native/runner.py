@@ -11,13 +11,13 @@ from pathlib import Path
 
 import anyio
 
-from acme_ci import gitrepo
-from acme_ci.affected import Selection, select_affected, select_all, select_packages
-from acme_ci.cache import Cache, FileHasher, environment_fingerprint
-from acme_ci.native import NativeExecutor
-from acme_ci.plan import Plan, PlanOptions, make_plan
-from acme_ci.scheduler import EventHandler, RunResult, run_plan
-from acme_ci.workspace import Workspace
+from acme_ci.core.affected import Selection, select_affected, select_all, select_packages
+from acme_ci.core.plan import Plan, PlanOptions, make_plan
+from acme_ci.core.scheduler import EventHandler, RunResult, run_plan
+from acme_ci.core.workspace import Workspace
+from acme_ci.native import git
+from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
+from acme_ci.native.executor import NativeExecutor
 
 STATE_DIR = ".acme"
 # Never walked when git cannot list files: environments, caches and build products.
@@ -41,7 +41,7 @@ def select(root: Path, ws: Workspace, request: SelectionRequest) -> Selection:
         return select_all(ws, "--all")
     if request.base is None:
         return select_all(ws, "no --base given")
-    return select_affected(ws, gitrepo.changed_files(root, request.base))
+    return select_affected(ws, git.changed_files(root, request.base))
 
 
 def new_run_id() -> str:
@@ -59,7 +59,7 @@ def uv_version() -> str:
 
 def repository_files(root: Path) -> tuple[str, ...]:
     """Files that define cache keys: git's view (ignored files excluded), else a walk."""
-    listed = gitrepo.listed_files(root, ["."])
+    listed = git.listed_files(root, ["."])
     if listed is not None:
         return listed
     found: list[str] = []
@@ -86,7 +86,7 @@ def run_native(
         hasher=FileHasher(root, repository_files(root)) if use_cache else None,
         cache=Cache(state / "cache", root) if use_cache else None,
         fingerprint=environment_fingerprint(uv_version()),
-        commit=gitrepo.head_commit(root),
+        commit=git.head_commit(root),
         flake_record=state / "flakes.jsonl" if record_flakes else None,
     )
     result = anyio.run(_run, plan, executor, jobs, on_event)

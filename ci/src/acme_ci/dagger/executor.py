@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import dagger
 
-from acme_ci.console import summary_text
-from acme_ci.dagger_containers import SRC, in_container
-from acme_ci.plan import Step
-from acme_ci.scheduler import RunResult, StepResult
-from acme_ci.verdict import judge_test_step
+from acme_ci.core.plan import Step
+from acme_ci.core.scheduler import RunResult, StepResult
+from acme_ci.core.summary import summary_text
+from acme_ci.core.verdict import judge_test_step
+from acme_ci.dagger.containers import SRC, in_container
 
 TAIL_LINES = 40
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import anyio
 import dagger
 
-from acme_ci import changes
-from acme_ci.affected import Selection, select_affected, select_all
-from acme_ci.dagger_containers import git_container
-from acme_ci.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
+from acme_ci.core import changes
+from acme_ci.core.affected import Selection, select_affected, select_all
+from acme_ci.core.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
+from acme_ci.dagger.containers import git_container
 
 # DefaultPath("/") does not apply .gitignore: these mirror it. .git stays in: affected
 # selection runs git over the source.
@@ -57,7 +57,7 @@ async def read_workspace(source: dagger.Directory) -> Workspace:
 
 async def changed_files(source: dagger.Directory, base: str) -> tuple[str, ...]:
     """Files changed since `base` (merge-base diff) plus uncommitted: the native shell's
-    questions (acme_ci.changes), asked in a git container."""
+    questions (acme_ci.core.changes), asked in a git container."""
     git = git_container(source)
     known = git.with_exec([*GIT, *changes.verify_ref(base)], expect=dagger.ReturnType.ANY)
     if await known.exit_code() != 0:

@@ -1,4 +1,4 @@
-"""`acme-ci`: the pipeline's command line (one module per verb in acme_ci.commands)."""
+"""`acme-ci`: the pipeline's command line (one module per verb in acme_ci.native.commands)."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Imported on demand so `acme-ci plan` never pays for what `cd` needs.
-    module = importlib.import_module(f"acme_ci.commands.{args.command}")
+    module = importlib.import_module(f"acme_ci.native.commands.{args.command}")
     code: int = module.run(args)
     return code
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 import dagger
 from dagger import dag
 
-from acme_ci.dagger_containers import KUBECTL_IMAGE
-from acme_ci.workspace import Package, Workspace
+from acme_ci.core.workspace import Package, Workspace
+from acme_ci.dagger.containers import KUBECTL_IMAGE
 
 KUBECONFIG_PATH = "/run/secrets/kubeconfig"
 MANIFEST_PATH = "/manifests/acme.yaml"

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from acme_ci.scheduler import Flake
+from acme_ci.core.scheduler import Flake
 
 
 def append_flakes(record: Path, flakes: Iterable[Flake], commit: str | None) -> None:

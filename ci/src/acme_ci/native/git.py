@@ -6,7 +6,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from acme_ci import changes
+from acme_ci.core import changes
 
 
 class GitError(Exception):

@@ -12,8 +12,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from acme_ci import gitrepo
-from acme_ci.workspace import Package, Workspace
+from acme_ci.core.workspace import Package, Workspace
+from acme_ci.native import git
 
 # PEP 440 public versions: what an index accepts as a release.
 _VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?$")
@@ -110,7 +110,7 @@ def publish(
 def _stage(root: Path, package: Package, tmp: Path) -> Path:
     """Copy the package's files (git's view: no caches, no ignored files) into `tmp`."""
     staged = tmp / "src" / Path(package.path).name
-    files = gitrepo.listed_files(root, [package.path])
+    files = git.listed_files(root, [package.path])
     if files is None:
         shutil.copytree(
             root / package.path,

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from acme_ci.affected import Selection
-from acme_ci.workspace import Package, Workspace
+from acme_ci.core.affected import Selection
+from acme_ci.core.workspace import Package, Workspace
 
 TASKS = ("lint", "test", "build")
 LOCK_FILE = "uv.lock"

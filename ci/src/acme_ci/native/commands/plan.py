@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from acme_ci.commands.common import USAGE_ERRORS, load, request_from, usage_error
-from acme_ci.plan_format import plan_json, plan_mermaid, plan_text
-from acme_ci.runner import plan_for
+from acme_ci.core.plan_format import plan_json, plan_mermaid, plan_text
+from acme_ci.native.commands.common import USAGE_ERRORS, load, request_from, usage_error
+from acme_ci.native.runner import plan_for
 
 RENDERERS = {"text": plan_text, "json": plan_json, "mermaid": plan_mermaid}
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from acme_ci.junit import JunitError, parse_junit
-from acme_ci.plan import Step
-from acme_ci.scheduler import Flake, StepResult
+from acme_ci.core.junit import JunitError, parse_junit
+from acme_ci.core.plan import Step
+from acme_ci.core.scheduler import Flake, StepResult
 
 # pytest's exit code when it collected no test: a test step that tests nothing is a failure.
 PYTEST_NO_TESTS = 5

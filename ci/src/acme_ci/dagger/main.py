@@ -13,16 +13,16 @@ import anyio
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, function, object_type
 
-from acme_ci.affected import select_all, select_packages
-from acme_ci.dagger_containers import SRC, package_env, runtime_image, test_services
-from acme_ci.dagger_deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
-from acme_ci.dagger_executor import ContainerExecutor, check_run
-from acme_ci.dagger_maintenance import Targets, run_maintenance, with_targets
-from acme_ci.dagger_source import SOURCE_IGNORE, read_workspace, select
-from acme_ci.plan import Plan, PlanOptions, Step, make_plan
-from acme_ci.plan_format import plan_text
-from acme_ci.scheduler import RunResult, run_plan
-from acme_ci.workspace import Workspace
+from acme_ci.core.affected import select_all, select_packages
+from acme_ci.core.plan import Plan, PlanOptions, Step, make_plan
+from acme_ci.core.plan_format import plan_text
+from acme_ci.core.scheduler import RunResult, run_plan
+from acme_ci.core.workspace import Workspace
+from acme_ci.dagger.containers import SRC, package_env, runtime_image, test_services
+from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
+from acme_ci.dagger.executor import ContainerExecutor, check_run
+from acme_ci.dagger.maintenance import Targets, run_maintenance, with_targets
+from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
 P = ParamSpec("P")

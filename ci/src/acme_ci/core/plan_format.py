@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from acme_ci.plan import Plan
+from acme_ci.core.plan import Plan
 
 # A big change lists hundreds of files: the text view shows a few, the JSON view all.
 MAX_REASONS = 3

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import dagger
 from dagger import dag
 
-from acme_ci.workspace import Package, Workspace
+from acme_ci.core.workspace import Package, Workspace
 
 PYTHON_IMAGE = "python:3.12-slim"
 # The uv release the lock was produced with; its image is distroless and holds /uv and /uvx.

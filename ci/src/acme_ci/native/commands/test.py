@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from acme_ci.affected import select_all
-from acme_ci.commands.common import USAGE_ERRORS, finish, load, usage_error
-from acme_ci.console import Progress
-from acme_ci.plan import PlanOptions, make_plan
-from acme_ci.runner import run_native
-from acme_ci.scheduler import RunResult
+from acme_ci.core.affected import select_all
+from acme_ci.core.plan import PlanOptions, make_plan
+from acme_ci.core.scheduler import RunResult
+from acme_ci.native.commands.common import USAGE_ERRORS, finish, load, usage_error
+from acme_ci.native.console import Progress
+from acme_ci.native.runner import run_native
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,15 +8,15 @@ import os
 import sys
 from pathlib import Path
 
-from acme_ci.affected import SelectionError
-from acme_ci.console import summary_text
-from acme_ci.discover import find_root, load_workspace
-from acme_ci.engine import EngineError
-from acme_ci.gitrepo import GitError
-from acme_ci.report import report_data, report_markdown
-from acme_ci.runner import SelectionRequest
-from acme_ci.scheduler import RunResult
-from acme_ci.workspace import Workspace, WorkspaceError
+from acme_ci.core.affected import SelectionError
+from acme_ci.core.report import report_data, report_markdown
+from acme_ci.core.scheduler import RunResult
+from acme_ci.core.summary import summary_text
+from acme_ci.core.workspace import Workspace, WorkspaceError
+from acme_ci.native.discover import find_root, load_workspace
+from acme_ci.native.engine import EngineError
+from acme_ci.native.git import GitError
+from acme_ci.native.runner import SelectionRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Failures the user fixes by changing the command or the repository: exit 2, never a traceback.

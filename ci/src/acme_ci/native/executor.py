@@ -12,11 +12,11 @@ from typing import TextIO
 
 import anyio
 
-from acme_ci.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
-from acme_ci.flakes import append_flakes
-from acme_ci.plan import Step
-from acme_ci.scheduler import Flake, StepResult
-from acme_ci.verdict import judge_test_step
+from acme_ci.core.plan import Step
+from acme_ci.core.scheduler import Flake, StepResult
+from acme_ci.core.verdict import judge_test_step
+from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
+from acme_ci.native.flakes import append_flakes
 
 TAIL_LINES = 40
 STEP_TIMEOUT = 1800.0

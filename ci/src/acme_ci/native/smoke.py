@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from acme_ci.workspace import Package, Workspace
+from acme_ci.core.workspace import Package, Workspace
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0

@@ -1,0 +1,1 @@
+"""The Dagger shell: the Dagger module's main object and the containers it builds."""
