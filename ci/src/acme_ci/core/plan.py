@@ -86,6 +86,21 @@ class Plan:
         total, path = max(best.values(), key=lambda item: item[0])
         return path, total
 
+    def remaining_chains(self, durations: Mapping[str, float]) -> dict[str, float]:
+        """Per step: its own duration plus the longest chain of its dependents (missing = 0 s).
+
+        The scheduler starts the ready step with the longest remaining chain first.
+        """
+        users: dict[str, list[str]] = {step.id: [] for step in self.steps}
+        for step in self.steps:
+            for need in step.needs:
+                users.setdefault(need, []).append(step.id)
+        chains: dict[str, float] = {}
+        for step in reversed(self.steps):  # dependents come later in topological order
+            after = max((chains[u] for u in users[step.id]), default=0.0)
+            chains[step.id] = durations.get(step.id, 0.0) + after
+        return chains
+
 
 def make_plan(ws: Workspace, selection: Selection, options: PlanOptions | None = None) -> Plan:
     """Steps for every selected package; a build needs its own lint and test, and the tests
@@ -132,11 +147,13 @@ def _lint(package: Package, inputs: tuple[str, ...], reason: str) -> Step:
         id=f"{package.name}:lint",
         package=package.name,
         task="lint",
-        # Static checks: style, formatting and types (strict, from the root mypy config).
+        # Static checks: style, formatting, types (strict, from the root mypy config) and,
+        # where the package declares one, its import-linter architecture contract.
         commands=(
             ("ruff", "check", "."),
             ("ruff", "format", "--check", "."),
             ("mypy", "src", "tests"),
+            *((("lint-imports", "--no-cache"),) if package.settings.import_contracts else ()),
         ),
         workdir=package.path,
         env=(),

@@ -31,6 +31,8 @@ class PackageSettings:
     service_app: str | None = None
     service_port: int | None = None
     service_script: str | None = None
+    # The package declares an architecture contract (`[tool.importlinter]`): lint checks it.
+    import_contracts: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,13 +162,17 @@ def _package(name: str, path: str, data: dict[str, Any], members: frozenset[str]
         path=path,
         import_name=name.replace("-", "_"),
         dependencies=tuple(sorted(dependencies)),
-        settings=_settings(name, data.get("tool", {}).get("acme", {})),
+        settings=_settings(
+            name,
+            data.get("tool", {}).get("acme", {}),
+            import_contracts="importlinter" in data.get("tool", {}),
+        ),
         version=str(project.get("version", "0.0.0")),
         scripts=tuple(sorted(scripts)) if isinstance(scripts, dict) else (),
     )
 
 
-def _settings(name: str, table: Any) -> PackageSettings:
+def _settings(name: str, table: Any, import_contracts: bool = False) -> PackageSettings:
     if not isinstance(table, dict):
         raise WorkspaceError(f"{name}: [tool.acme] must be a table")
     test = table.get("test", {})
@@ -190,6 +196,7 @@ def _settings(name: str, table: Any) -> PackageSettings:
         service_app=service.get("app"),
         service_port=port,
         service_script=service.get("script"),
+        import_contracts=import_contracts,
     )
 
 
