@@ -55,11 +55,18 @@ def test_cold_then_warm_then_one_service_then_one_library(
     assert (repo.root / "dist/core").is_dir()
     out = capsys.readouterr().out
     assert "Critical path" in out
+    assert "Expected critical path: - (no recorded durations yet)" in out
     assert "no --base given" in out
+    durations = json.loads((repo.root / ".acme/durations.json").read_text())
+    assert set(durations) == set(statuses(report))
 
     assert ci(repo, "--report", str(report)) == 0  # nothing changed: everything cached
     assert set(statuses(report).values()) == {"cached"}
-    assert "12 cached" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "12 cached" in out
+    expected = json.loads(report.read_text())["expected_critical_path"]
+    assert expected["steps"][-1].endswith(":build")  # a chain ends with a build
+    assert f"Expected critical path ({expected['duration']:.1f}s)" in out
 
     repo.write("services/web/src/web/__init__.py", '"""web."""\n\nVALUE = 2\n')
     assert ci(repo, "--base", "HEAD", "--report", str(report)) == 0

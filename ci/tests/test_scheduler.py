@@ -101,3 +101,38 @@ async def test_unknown_needs_and_bad_jobs_are_rejected() -> None:
         await run_plan(Plan((step,)), Recorder(), jobs=1)
     with pytest.raises(ValueError, match="jobs"):
         await run_plan(Plan(()), Recorder(), jobs=0)
+
+
+def _chain_plan() -> Plan:
+    """Plan order puts the short independent steps first and the long chain last."""
+
+    def step(step_id: str, *needs: str) -> Step:
+        return Step(step_id, step_id, "test", (), ".", (), (), needs, (), "r")
+
+    return Plan(
+        (step("a"), step("b"), step("c1"), step("c2", "c1"), step("c3", "c2"), step("d", "a"))
+    )
+
+
+@pytest.mark.anyio
+async def test_the_ready_step_with_the_longest_remaining_chain_starts_first() -> None:
+    plan = _chain_plan()
+    expected = {"a": 1.0, "b": 2.0, "c1": 1.0, "c2": 1.0, "c3": 1.0, "d": 0.5}
+    assert plan.remaining_chains(expected) == {
+        "a": 1.5, "b": 2.0, "c1": 3.0, "c2": 2.0, "c3": 1.0, "d": 0.5
+    }  # fmt: skip
+    recorder = Recorder()
+    await run_plan(plan, recorder, jobs=1, expected=expected)
+    starts = [step_id for kind, step_id in recorder.log if kind == "start"]
+    # c1 heads the 3 s chain; then c2 (2 s left) ties with b, and plan order breaks the tie.
+    assert starts == ["c1", "b", "c2", "a", "c3", "d"]
+
+
+@pytest.mark.anyio
+async def test_steps_never_seen_keep_plan_order() -> None:
+    plan = _chain_plan()
+    recorder = Recorder()
+    result = await run_plan(plan, recorder, jobs=1)
+    starts = [step_id for kind, step_id in recorder.log if kind == "start"]
+    assert starts == ["a", "b", "c1", "c2", "c3", "d"]
+    assert result.expected_critical_path() == (("a",), 0.0)

@@ -10,6 +10,7 @@ from acme_ci.core.scheduler import RunResult
 def report_data(run: RunResult) -> dict[str, Any]:
     """Everything a tool needs to judge the run, JSON-serialisable."""
     path, length = run.critical_path()
+    expected_path, expected_length = run.expected_critical_path()
     return {
         "ok": run.ok,
         "engine": run.engine,
@@ -36,6 +37,10 @@ def report_data(run: RunResult) -> dict[str, Any]:
             for r in run.results
         ],
         "critical_path": {"steps": list(path), "duration": round(length, 3)},
+        "expected_critical_path": {
+            "steps": list(expected_path) if run.expected else [],
+            "duration": round(expected_length, 3),
+        },
         "warnings": list(run.warnings),
     }
 
@@ -57,6 +62,9 @@ def report_markdown(run: RunResult, title: str = "acme-ci") -> str:
         lines.append(f"| {r.step_id} | {r.status} | {r.duration:.1f}s | {cached} | {flakes} |")
     path, length = run.critical_path()
     lines += ["", f"Critical path ({length:.1f}s): {' → '.join(path) or '-'}"]
+    if run.expected:
+        path, length = run.expected_critical_path()
+        lines += ["", f"Expected critical path ({length:.1f}s): {' → '.join(path) or '-'}"]
     for r in run.failed:
         lines += ["", f"<details><summary>{r.step_id} failed</summary>", "", "```"]
         lines += [*r.output.splitlines()[-30:], "```", "</details>"]

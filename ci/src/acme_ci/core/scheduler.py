@@ -6,8 +6,9 @@ executor that runs the same argv in a container.
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -60,6 +61,8 @@ class RunResult:
     duration: float
     engine: str = "native"
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    # Expected step durations from earlier runs (empty: never measured).
+    expected: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +84,10 @@ class RunResult:
         return self.plan.critical_path(
             {r.step_id: 0.0 if r.status == "cached" else r.duration for r in self.results}
         )
+
+    def expected_critical_path(self) -> tuple[tuple[str, ...], float]:
+        """The critical path the earlier runs' durations predicted (all steps running)."""
+        return self.plan.critical_path(self.expected)
 
 
 @dataclass(frozen=True)
@@ -108,11 +115,15 @@ async def run_plan(
     jobs: int,
     on_event: EventHandler | None = None,
     engine: str = "native",
+    expected: Mapping[str, float] | None = None,
 ) -> RunResult:
     """Run every step once its needs passed, at most `jobs` at a time.
 
-    A failed step blocks only its dependents. An executor exception becomes that step's
-    failure (never an ExceptionGroup out of here); cancellation still propagates.
+    Of the steps ready to start, the one with the longest remaining chain (its `expected`
+    duration plus the longest path of its dependents) goes first; ties, and steps never
+    seen (no expected duration), keep plan order. A failed step blocks only its
+    dependents. An executor exception becomes that step's failure (never an
+    ExceptionGroup out of here); cancellation still propagates.
     """
     if jobs < 1:
         raise ValueError("jobs must be >= 1")
@@ -122,35 +133,57 @@ async def run_plan(
         if unknown:
             raise ValueError(f"step {step.id} needs {', '.join(unknown)}, not in the plan")
     emit = on_event or (lambda event: None)
-    limiter = anyio.CapacityLimiter(jobs)
-    done = {step.id: anyio.Event() for step in plan.steps}
+    expected = dict(expected or {})
+    chains = plan.remaining_chains(expected)
+    order = {step.id: i for i, step in enumerate(plan.steps)}
+    waiting_on = {step.id: len(set(step.needs)) for step in plan.steps}
+    users: dict[str, list[Step]] = {step.id: [] for step in plan.steps}
+    for step in plan.steps:
+        for need in set(step.needs):
+            users[need].append(step)
+    ready: list[tuple[float, int, Step]] = []
     results: dict[str, StepResult] = {}
     started = time.monotonic()
+    send, receive = anyio.create_memory_object_stream[tuple[Step, StepResult]](len(plan.steps) or 1)
+
+    def settle(step: Step, result: StepResult) -> None:
+        """Record a finished or blocked step; queue or block the dependents it frees."""
+        results[step.id] = result
+        emit(Event(result.status, step, result))
+        for user in users[step.id]:
+            waiting_on[user.id] -= 1
+            if waiting_on[user.id] == 0:
+                blockers = tuple(n for n in user.needs if not results[n].ok)
+                if blockers:
+                    settle(user, StepResult(user.id, "blocked", blocked_by=blockers))
+                else:
+                    heapq.heappush(ready, (-chains[user.id], order[user.id], user))
 
     async def one(step: Step) -> None:
-        try:
-            for need in step.needs:
-                await done[need].wait()
-            blockers = tuple(n for n in step.needs if not results[n].ok)
-            if blockers:
-                result = StepResult(step.id, "blocked", blocked_by=blockers)
-            else:
-                async with limiter:
-                    emit(Event("start", step))
-                    result = await _guarded(executor, step)
-            results[step.id] = result
-            emit(Event(result.status, step, result))
-        finally:
-            done[step.id].set()
+        await send.send((step, await _guarded(executor, step)))
 
-    async with anyio.create_task_group() as tg:
-        for step in plan.steps:
-            tg.start_soon(one, step)
+    for step in plan.steps:
+        if waiting_on[step.id] == 0:
+            heapq.heappush(ready, (-chains[step.id], order[step.id], step))
+    async with send, receive, anyio.create_task_group() as tg:
+        running = 0
+        while len(results) < len(plan.steps):
+            while ready and running < jobs:
+                _, _, step = heapq.heappop(ready)
+                emit(Event("start", step))
+                tg.start_soon(one, step)
+                running += 1
+            if running == 0:
+                raise ValueError("the plan's needs form a cycle: no step can start")
+            finished, result = await receive.receive()
+            running -= 1
+            settle(finished, result)
     return RunResult(
         plan=plan,
         results=tuple(results[s.id] for s in plan.steps),
         duration=time.monotonic() - started,
         engine=engine,
+        expected=expected,
     )
 
 

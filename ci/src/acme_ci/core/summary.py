@@ -28,6 +28,11 @@ def summary_text(run: RunResult) -> str:
     path, length = run.critical_path()
     lines.append("")
     lines.append(f"Critical path ({length:.1f}s): {' -> '.join(path) or '-'}")
+    if run.expected:
+        path, length = run.expected_critical_path()
+        lines.append(f"Expected critical path ({length:.1f}s): {' -> '.join(path) or '-'}")
+    else:
+        lines.append("Expected critical path: - (no recorded durations yet)")
     counts = ", ".join(
         f"{run.count(s)} {s}" for s in ("passed", "cached", "failed", "blocked") if run.count(s)
     )

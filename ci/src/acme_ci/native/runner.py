@@ -18,6 +18,7 @@ from acme_ci.core.workspace import Workspace
 from acme_ci.native import git
 from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
 from acme_ci.native.executor import NativeExecutor
+from acme_ci.native.history import load_durations, record_durations
 
 STATE_DIR = ".acme"
 # Never walked when git cannot list files: environments, caches and build products.
@@ -89,14 +90,22 @@ def run_native(
         commit=git.head_commit(root),
         flake_record=state / "flakes.jsonl" if record_flakes else None,
     )
-    result = anyio.run(_run, plan, executor, jobs, on_event)
+    expected = load_durations(state)
+    result = anyio.run(_run, plan, executor, jobs, on_event, expected)
+    record_durations(state, result)
     return replace(result, warnings=(*result.warnings, *executor.warnings))
 
 
 async def _run(
-    plan: Plan, executor: NativeExecutor, jobs: int, on_event: EventHandler | None
+    plan: Plan,
+    executor: NativeExecutor,
+    jobs: int,
+    on_event: EventHandler | None,
+    expected: dict[str, float],
 ) -> RunResult:
-    return await run_plan(plan, executor, jobs=jobs, on_event=on_event, engine="native")
+    return await run_plan(
+        plan, executor, jobs=jobs, on_event=on_event, engine="native", expected=expected
+    )
 
 
 def plan_for(

@@ -1,0 +1,44 @@
+"""Step durations from earlier runs, under .acme/durations.json: the scheduler's expectations.
+
+Each run folds the durations of the steps it really ran (cache hits cost nothing and say
+nothing) into a moving average per step id, so one slow run does not reorder everything.
+The file is replaced atomically; when two runs race, the last one's view wins, which only
+costs a slightly older expectation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from acme_ci.core.scheduler import RunResult
+
+FILE_NAME = "durations.json"
+# Weight of the newest measurement in the moving average.
+WEIGHT = 0.5
+
+
+def load_durations(state: Path) -> dict[str, float]:
+    """Expected seconds per step id; empty when never recorded or unreadable."""
+    try:
+        data = json.loads((state / FILE_NAME).read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def record_durations(state: Path, run: RunResult) -> None:
+    """Fold the steps this run executed (passed or failed) into the stored averages."""
+    durations = load_durations(state)
+    for result in run.results:
+        if result.status in ("passed", "failed"):
+            old = durations.get(result.step_id)
+            new = result.duration
+            durations[result.step_id] = new if old is None else WEIGHT * new + (1 - WEIGHT) * old
+    state.mkdir(parents=True, exist_ok=True)
+    fd, staging = tempfile.mkstemp(prefix=f".{FILE_NAME}-", dir=state)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        json.dump({k: round(v, 3) for k, v in sorted(durations.items())}, stream, indent=1)
+    os.replace(staging, state / FILE_NAME)
