@@ -19,6 +19,23 @@ if ! command -v uv >/dev/null 2>&1; then
     export PATH="$bootstrap/bin:$PATH"
 fi
 
-# Bytecode compiled once here: every test step then starts its Python without recompiling.
-uv sync --frozen --all-packages --quiet --compile-bytecode
+# The environment's stamp: uv's version, the lock file and every manifest (path and
+# content). When .venv carries the same stamp, it already matches and `uv sync` (~1.5 s
+# even when nothing changes) is skipped; any change to them syncs again.
+sync_stamp() {
+    local sum=sha256sum
+    command -v sha256sum >/dev/null 2>&1 || sum="shasum -a 256"
+    {
+        uv --version
+        find . \( -name .venv -o -name .git -o -name .acme -o -name node_modules -o -name dist \
+            -o -name var -o -name __pycache__ -o -name '.*_cache' \) -prune \
+            -o -name pyproject.toml -print | LC_ALL=C sort | xargs $sum uv.lock
+    } | $sum
+}
+stamp="$(sync_stamp)"
+if [ "$(cat .venv/.acme-sync-stamp 2>/dev/null)" != "$stamp" ]; then
+    # Bytecode compiled once here: every test step then starts its Python without recompiling.
+    uv sync --frozen --all-packages --quiet --compile-bytecode
+    echo "$stamp" >.venv/.acme-sync-stamp
+fi
 exec uv run --frozen --no-sync acme-ci "$@"
