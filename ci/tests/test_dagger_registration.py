@@ -186,7 +186,7 @@ EXPECTED: dict[str, Fn] = {
         "String",
         (
             Arg("cleanup", "Boolean", "false"),
-            Arg("verbose", "Boolean", "false"),
+            Arg("log_operations", "Boolean", "false"),
             Arg("database_url", SECRET, "null"),
             Arg("aws_access_key_id", SECRET, "null"),
             Arg("aws_secret_access_key", SECRET, "null"),

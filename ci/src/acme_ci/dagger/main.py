@@ -226,7 +226,8 @@ class AcmeCi:
     async def maintenance(
         self,
         cleanup: Annotated[bool, Doc("Clean up what the last run left failed")] = False,
-        verbose: Annotated[bool, Doc("Log every operation")] = False,
+        # Not `verbose`: the dagger CLI reserves --verbose for itself (cmd/dagger/main.go).
+        log_operations: Annotated[bool, Doc("Log every operation (the CLI's --verbose)")] = False,
         database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
         aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
         aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
@@ -243,7 +244,7 @@ class AcmeCi:
             s3_bucket=s3_bucket,
             kafka_bootstrap_servers=kafka_bootstrap_servers,
         )
-        return await self._maintenance(targets, cleanup, verbose)
+        return await self._maintenance(targets, cleanup, log_operations)
 
     async def _maintenance(self, targets: Targets, cleanup: bool, verbose: bool) -> str:
         ctr = package_env(await self._workspace(), MAINTENANCE_PACKAGE, self.source)
