@@ -1,28 +1,20 @@
 """PostgreSQL operations against a real server.
 
-TEST_POSTGRES_URL selects an external server; otherwise, when initdb and pg_ctl are on
-PATH, the fixture starts a throwaway cluster in a temp dir on a free 127.0.0.1 port
-(as the ``postgres`` user when running as root, since PostgreSQL refuses root);
-otherwise the tests skip and say why.
+The server is TEST_POSTGRES_URL (any server and database, e.g. the one bound by the
+Dagger module) or a throwaway cluster (see ``acme_integrations.testing``). Every test
+works in its own schema, dropped afterwards, so a shared server stays clean.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from acme_integrations.errors import DeadlockError
 from acme_integrations.postgres_database import PostgresDatabase
@@ -31,69 +23,10 @@ from acme_integrations.settings import DatabaseSettings
 pytestmark = pytest.mark.anyio
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _as_postgres(argv: list[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return argv
-    # runuser lives in sbin, which a non-login root PATH may leave out.
-    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
-    if runuser is None:
-        pytest.skip("running as root and runuser is missing: cannot start PostgreSQL as non-root")
-    return [runuser, "-u", "postgres", "--", *argv]
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    external = os.environ.get("TEST_POSTGRES_URL")
-    if external:
-        yield external
-        return
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if initdb is None or pg_ctl is None:
-        pytest.skip("no TEST_POSTGRES_URL and no initdb/pg_ctl on PATH: no PostgreSQL to test")
-    if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root without a postgres user: PostgreSQL refuses root")
-    base = Path(tempfile.mkdtemp(prefix="acme-pg-"))
-    data = base / "data"
-    if os.geteuid() == 0:
-        os.chown(base, owner.pw_uid, owner.pw_gid)
-    port = _free_port()
-    subprocess.run(
-        _as_postgres([initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off"
-    subprocess.run(
-        _as_postgres(
-            [pg_ctl, "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture
-def schema(postgres_url: str) -> Iterator[str]:
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute("drop table if exists items cascade")
+def schema(postgres_schema_url: str) -> str:
+    """A table with an index and a trigger, in the test's own schema."""
+    with psycopg.connect(postgres_schema_url, autocommit=True) as connection:
         connection.execute("create table items (id serial primary key, name text, touched int)")
         connection.execute("create index items_name on items (name)")
         connection.execute(
@@ -106,10 +39,7 @@ def schema(postgres_url: str) -> Iterator[str]:
         connection.execute(
             "create trigger items_bump before update on items for each row execute function bump()"
         )
-    yield postgres_url
-    with psycopg.connect(postgres_url, autocommit=True) as connection:
-        connection.execute("drop table if exists items cascade")
-        connection.execute("drop function if exists bump()")
+    return postgres_schema_url
 
 
 def _database(url: str, **overrides: float) -> PostgresDatabase:
@@ -118,12 +48,15 @@ def _database(url: str, **overrides: float) -> PostgresDatabase:
 
 async def test_maintenance_statements_run_on_a_real_server(schema: str) -> None:
     database = _database(schema)
-    assert "connected to postgres" in (await database.init_client()).detail
+    # The database the URL names, whichever server this is (a throwaway one or a bound one).
+    dbname = conninfo_to_dict(schema)["dbname"]
+    assert f"connected to {dbname}:" in (await database.init_client()).detail
     assert "REINDEX DATABASE CONCURRENTLY" in (await database.update_indexes()).detail
     assert "VACUUM" in (await database.vacuum()).detail
     with psycopg.connect(schema) as connection:
         row = connection.execute(
-            "select last_analyze is not null from pg_stat_user_tables where relname = 'items'"
+            "select last_analyze is not null from pg_stat_user_tables "
+            "where relname = 'items' and schemaname = current_schema()"
         ).fetchone()
     assert row == (True,)
 

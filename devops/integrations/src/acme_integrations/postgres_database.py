@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from acme_integrations.blocking import in_thread
 from acme_integrations.error_mapping import from_psycopg
@@ -56,12 +57,14 @@ class PostgresDatabase:
 
     def _connect(self) -> psycopg.Connection[Any]:
         timeout_ms = int(self._settings.statement_timeout_s * 1000)
+        # Keep the URL's own options (a search_path, say): the keyword would replace them.
+        given = str(conninfo_to_dict(self._settings.url).get("options") or "")
         return psycopg.connect(
             self._settings.url,
             autocommit=True,
             connect_timeout=10,
             application_name="acme-maintenance",
-            options=f"-c statement_timeout={timeout_ms}",
+            options=f"{given} -c statement_timeout={timeout_ms}".strip(),
         )
 
     async def init_client(self) -> Outcome:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from acme_integrations.thresholds import Thresholds, resolve_thresholds
 
 DEFAULT_DATABASE_URL = "sqlite:///var/maintenance.sqlite3"
 DEFAULT_REGION = "us-east-1"
@@ -113,6 +115,22 @@ def kafka_from_env(env: Mapping[str, str]) -> KafkaSettings | NotConfigured:
     return KafkaSettings(bootstrap_servers=servers)
 
 
-def settings_from_env(env: Mapping[str, str]) -> Settings:
-    """Read the agreed environment variables (pass ``os.environ``)."""
-    return Settings(database=database_from_env(env), s3=s3_from_env(env), kafka=kafka_from_env(env))
+def settings_from_env(env: Mapping[str, str], thresholds: Thresholds | None = None) -> Settings:
+    """Read the agreed environment variables (pass ``os.environ``).
+
+    ``thresholds`` default to the MAINTENANCE_* variables (see ``thresholds.py``); an
+    unusable value raises ``InvalidSetting`` naming its variable.
+    """
+    limits = thresholds if thresholds is not None else resolve_thresholds(env)[0]
+    database = database_from_env(env)
+    if isinstance(database, DatabaseSettings):
+        database = replace(database, hung_query_after_s=limits.hung_query_after_s)
+    s3 = s3_from_env(env)
+    if isinstance(s3, S3Settings):
+        s3 = replace(
+            s3,
+            glacier_min_size_bytes=limits.glacier_min_size_bytes,
+            retention_s=limits.retention_s,
+            upload_max_age_s=limits.upload_max_age_s,
+        )
+    return Settings(database=database, s3=s3, kafka=kafka_from_env(env))
