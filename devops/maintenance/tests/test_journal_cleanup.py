@@ -31,7 +31,8 @@ def test_without_a_journal_cleanup_says_there_is_nothing_to_clean(
     code = main([*SIMULATED, "--cleanup", "--journal", str(journal)], faults=faults)
     out = capsys.readouterr().out
     assert code == 0
-    assert f"no journal at {journal}" in out
+    assert f"no journal at file {journal}" in out
+    assert f"journal: read from file {journal}" in out
     assert "nothing to clean" in out
     assert not faults.calls
 

@@ -12,16 +12,16 @@ from acme_maintenance.journal import (
     Journal,
     JournalEntry,
     cleanup_targets,
-    load_journal,
-    mark_started,
-    record_finished,
-    save_journal,
+    finished_entries,
+    merge,
+    started_entries,
 )
+from acme_maintenance.journal_store import FileJournal
 from acme_maintenance.procedures import SUBSYSTEMS
 from acme_maintenance.report import SubsystemReport
 
 BACKENDS = ("real", "simulated")
-PATH = Path("journal.json")
+LOCATION = "file journal.json"
 
 entries = st.builds(
     JournalEntry,
@@ -54,7 +54,7 @@ reports = st.lists(
 def test_cleanup_targets_are_exactly_the_entries_needing_cleanup(
     journal: Journal, backend: str
 ) -> None:
-    targets, note = cleanup_targets(journal, backend, PATH)
+    targets, note = cleanup_targets(journal, backend, LOCATION)
     expected = {
         e.subsystem for (b, _), e in journal.entries.items() if b == backend and e.needs_cleanup
     }
@@ -66,7 +66,7 @@ def test_cleanup_targets_are_exactly_the_entries_needing_cleanup(
 def test_a_run_never_changes_another_backends_entries(
     journal: Journal, run: list[SubsystemReport], backend: str, mode: str
 ) -> None:
-    after = record_finished(journal, run, backend, mode, "t1")  # type: ignore[arg-type]
+    after = merge(journal, finished_entries(run, backend, mode, "t1"), "t1")  # type: ignore[arg-type]
     others = {k: v for k, v in journal.entries.items() if k[0] != backend}
     assert {k: v for k, v in after.entries.items() if k[0] != backend} == others
 
@@ -75,8 +75,8 @@ def test_a_run_never_changes_another_backends_entries(
 def test_a_run_killed_after_it_started_leaves_every_target_to_clean(
     journal: Journal, started: set[str], backend: str
 ) -> None:
-    after = mark_started(journal, started, backend, "maintenance", "t1")
-    targets, _ = cleanup_targets(after, backend, PATH)
+    after = merge(journal, started_entries(started, backend, "maintenance", "t1"), "t1")
+    targets, _ = cleanup_targets(after, backend, LOCATION)
     assert started <= set(targets)
 
 
@@ -85,15 +85,26 @@ def test_a_successful_cleanup_leaves_nothing_of_its_targets_to_clean(
     journal: Journal, cleaned: set[str], backend: str
 ) -> None:
     run = [SubsystemReport(name=name, status="ok", cleanup="ok") for name in cleaned]
-    after = record_finished(journal, run, backend, "cleanup", "t1")
-    targets, _ = cleanup_targets(after, backend, PATH)
+    after = merge(journal, finished_entries(run, backend, "cleanup", "t1"), "t1")
+    targets, _ = cleanup_targets(after, backend, LOCATION)
     assert not (set(targets) & cleaned)
 
 
-@given(journals)
+@given(journals, reports, st.sampled_from(BACKENDS))
+def test_a_not_configured_subsystem_keeps_its_previous_entry(
+    journal: Journal, run: list[SubsystemReport], backend: str
+) -> None:
+    after = merge(journal, finished_entries(run, backend, "maintenance", "t1"), "t1")
+    for report in run:
+        if report.status == "not configured":
+            key = (backend, report.name)
+            assert after.entries.get(key) == journal.entries.get(key)
+
+
+@given(journals.filter(lambda j: bool(j.entries)))
 def test_the_journal_file_round_trips(journal: Journal) -> None:
     # A fresh directory per example: hypothesis reuses function-scoped fixtures.
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "nested" / "journal.json"
-        save_journal(path, journal)
-        assert load_journal(path) == journal
+        store = FileJournal(Path(directory) / "nested" / "journal.json")
+        store.write(list(journal.entries.values()), journal.updated_at)
+        assert store.load() == journal

@@ -11,14 +11,15 @@ from acme_integrations.backends import real_backends, simulated_backends
 from acme_integrations.faults import FaultPlan
 from acme_integrations.settings import settings_from_env
 from acme_integrations.simulated import SimulationProfile
-from acme_maintenance.dry_run import describe
-from acme_maintenance.journal import JournalError, journal_path, load_journal
+from acme_integrations.thresholds import THRESHOLDS, InvalidSetting, resolve_thresholds
+from acme_maintenance.dry_run import describe, journal_lines, threshold_lines
+from acme_maintenance.journal_store import JournalError, choose_journal, open_store
 from acme_maintenance.plans import build_plans
 from acme_maintenance.procedures import ALIASES
 from acme_maintenance.progress import ProgressEvent, progress_line
 from acme_maintenance.render import report_json, report_text
 from acme_maintenance.report import EXIT_CONFIG, EXIT_OK
-from acme_maintenance.session import Request, execute, select_targets
+from acme_maintenance.session import Request, execute, reads_journal, select_targets
 
 DESCRIPTION = """\
 Run database, Kafka and S3 maintenance concurrently. Transient faults (deadlock,
@@ -35,7 +36,15 @@ environment (real backend):
   S3_BUCKET, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY   required for s3
   S3_ENDPOINT_URL        any S3 endpoint (unset: AWS); AWS_REGION (default us-east-1)
   KAFKA_BOOTSTRAP_SERVERS  host:port[,host:port] required for kafka
-  MAINTENANCE_JOURNAL    journal file (default .acme/maintenance/journal.json)
+  MAINTENANCE_JOURNAL    where the journal lives: database, s3://BUCKET/KEY or a file path
+                         (default: database when DATABASE_URL is set, else
+                         s3://$S3_BUCKET/.acme/maintenance/journal.json when S3 is configured,
+                         else the file .acme/maintenance/journal.json)
+  MAINTENANCE_GLACIER_MIN_SIZE      S3 objects larger move to GLACIER (default 128MiB)
+  MAINTENANCE_RETENTION_DAYS        S3 objects older are deleted (default 90)
+  MAINTENANCE_UPLOAD_MAX_AGE_HOURS  S3 multipart uploads older are aborted (default 24)
+  MAINTENANCE_HUNG_QUERY_SECONDS    PostgreSQL queries running longer are cancelled (default 300)
+  (each threshold also has a flag of the same name, which overrides the variable)
 
 examples:
   maintenance --verbose                 everything, with progress lines
@@ -107,11 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--journal",
-        metavar="PATH",
-        help="journal of the last run (default: $MAINTENANCE_JOURNAL or "
-        ".acme/maintenance/journal.json)",
+        metavar="LOCATION",
+        help="where the journal of the last run lives: 'database' (a table in DATABASE_URL), "
+        "s3://BUCKET/KEY, or a file path (default: $MAINTENANCE_JOURNAL, else database when "
+        "DATABASE_URL is set, else S3 when configured, else .acme/maintenance/journal.json)",
     )
+    for threshold in THRESHOLDS:
+        parser.add_argument(
+            threshold.flag,
+            metavar="SIZE" if threshold.field == "glacier_min_size_bytes" else "N",
+            help=f"real backend: {threshold.meaning} (overrides ${threshold.variable})",
+        )
     return parser
+
+
+def _flag_values(args: argparse.Namespace) -> dict[str, str | None]:
+    return {t.flag: getattr(args, t.flag.removeprefix("--").replace("-", "_")) for t in THRESHOLDS}
 
 
 def main(
@@ -127,16 +147,26 @@ def main(
     simulated = args.backend == "simulated"
     if not simulated and (args.time_scale is not None or args.seed is not None):
         parser.error("--time-scale and --seed apply to --backend simulated only")
+    flags = _flag_values(args)
+    if simulated and any(value is not None for value in flags.values()):
+        parser.error(f"{', '.join(t.flag for t in THRESHOLDS)} apply to --backend real only")
+    try:
+        thresholds, sources = resolve_thresholds(environ, flags)
+        choice = choose_journal(args.journal, environ)
+        store = open_store(choice, environ)
+    except (InvalidSetting, JournalError) as error:
+        print(f"maintenance: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     request = Request(
         mode="cleanup" if args.cleanup else "maintenance",
         only=args.only,
         backend=args.backend,
-        journal=journal_path(args.journal, environ),
+        journal=store,
         time_scale=args.time_scale if args.time_scale is not None else 1.0,
         seed=args.seed,
     )
     try:
-        journal = load_journal(request.journal)
+        journal = store.load() if reads_journal(request) else None
     except JournalError as error:
         print(f"maintenance: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -144,24 +174,26 @@ def main(
     backends = (
         simulated_backends(SimulationProfile(request.time_scale, request.seed, faults=faults))
         if simulated
-        else real_backends(settings_from_env(environ))
+        else real_backends(settings_from_env(environ, thresholds))
     )
     plans, missing = build_plans(backends, targets)
     if args.dry_run:
-        print(
-            describe(plans, missing, request.mode, notes, request.time_scale if simulated else None)
+        text = describe(
+            plans, missing, request.mode, notes, request.time_scale if simulated else None
         )
+        extra = journal_lines(store.location, choice.why, reads_journal(request))
+        if not simulated:
+            extra += threshold_lines(thresholds, sources)
+        print("\n".join([text, *extra]))
         return EXIT_CONFIG if missing else EXIT_OK
 
     def progress(event: ProgressEvent) -> None:
         print(progress_line(event), file=sys.stderr, flush=True)
 
     try:
-        report = execute(
-            request, journal, plans, missing, notes, progress if args.verbose else None
-        )
-    except OSError as error:
-        print(f"maintenance: cannot write the journal {request.journal}: {error}", file=sys.stderr)
+        report = execute(request, plans, missing, notes, progress if args.verbose else None)
+    except JournalError as error:
+        print(f"maintenance: nothing was run: {error}", file=sys.stderr)
         return EXIT_CONFIG
     print(report_json(report) if args.json else report_text(report), flush=True)
     return report.exit_code

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from acme_integrations.settings import NotConfigured
 from acme_integrations.simulated import ORIGINAL_DURATIONS_S
+from acme_integrations.thresholds import THRESHOLDS, Thresholds
 from acme_maintenance.plans import BoundOperation, SubsystemPlan
 from acme_maintenance.render import SIMULATION_LABEL
 from acme_maintenance.report import Mode
@@ -58,3 +59,24 @@ def describe(
             f"{max(chains.values()):.3g} s"
         )
     return "\n".join(lines)
+
+
+def journal_lines(location: str, why: str, read: bool) -> list[str]:
+    """Where the journal would be read from and written to, and why there."""
+    use = "read from and written to" if read else "written to"
+    return [f"journal: {use} {location} ({why})"]
+
+
+def threshold_lines(thresholds: Thresholds, sources: dict[str, str]) -> list[str]:
+    """Each threshold's value and where it came from (a flag, a variable, the default)."""
+    lines = ["thresholds:"]
+    for threshold in THRESHOLDS:
+        value = threshold.show(getattr(thresholds, threshold.field))
+        source = sources.get(threshold.field, "default")
+        origin = (
+            f"default; set {threshold.variable} or {threshold.flag}"
+            if source == "default"
+            else f"from {source}"
+        )
+        lines.append(f"  {threshold.variable}: {value} - {threshold.meaning} ({origin})")
+    return lines

@@ -1,26 +1,21 @@
 """The journal of the last run: which subsystems failed or were left unfinished.
 
-Pure functions derive the next journal from the last one and a run's reports; only
-``load_journal`` and ``save_journal`` touch the file system.
+Pure functions: a run derives the entries it changes (``started_entries``,
+``finished_entries``), a store merges them per (backend, subsystem) into what it holds
+(``merge``), and ``cleanup_targets`` reads what ``--cleanup`` should clean. The stores
+themselves (a database table, an S3 object, a file) live in ``journal_store.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from typing import Any
 
 from acme_maintenance.report import Mode, SubsystemReport
 
-DEFAULT_JOURNAL = Path(".acme/maintenance/journal.json")
 VERSION = 1
-
-
-class JournalError(Exception):
-    """The journal file exists but cannot be read: fix or delete it."""
 
 
 @dataclass(frozen=True)
@@ -50,65 +45,57 @@ class Journal:
 EMPTY = Journal(entries={})
 
 
-def journal_path(explicit: str | None, env: Mapping[str, str]) -> Path:
-    """--journal, else MAINTENANCE_JOURNAL, else .acme/maintenance/journal.json in the cwd."""
-    return Path(explicit or env.get("MAINTENANCE_JOURNAL") or DEFAULT_JOURNAL)
+def merge(journal: Journal | None, changes: Iterable[JournalEntry], at: str) -> Journal:
+    """``journal`` with ``changes`` replacing their own (backend, subsystem) entries only.
+
+    Entries a run does not mention stay as they were, so two runs that touch different
+    subsystems never lose each other's entries.
+    """
+    entries = dict((journal or EMPTY).entries)
+    for entry in changes:
+        entries[(entry.backend, entry.subsystem)] = entry
+    return Journal(entries=entries, updated_at=at)
 
 
-def load_journal(path: Path) -> Journal | None:
-    """The journal at ``path``, or None when no run has written one yet."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        entries = {
-            (backend, name): JournalEntry(
-                **{**entry, "failed_operations": tuple(entry["failed_operations"])}
-            )
-            for backend, subsystems in data["backends"].items()
-            for name, entry in subsystems.items()
-        }
-        return Journal(entries=entries, updated_at=str(data["updated_at"]))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise JournalError(
-            f"cannot read the maintenance journal {path}: {error}; fix it or delete it "
-            "(then name what to clean with --cleanup --only)"
-        ) from error
-
-
-def save_journal(path: Path, journal: Journal) -> None:
-    """Replace the journal atomically, so an interrupted write never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def to_document(journal: Journal) -> dict[str, Any]:
+    """The JSON document of the file and S3 stores."""
     backends: dict[str, dict[str, object]] = {}
     for (backend, name), entry in sorted(journal.entries.items()):
         backends.setdefault(backend, {})[name] = asdict(entry)
-    data = {"version": VERSION, "updated_at": journal.updated_at, "backends": backends}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".journal-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2)
-        file.write("\n")
-    os.replace(temporary, path)
+    return {"version": VERSION, "updated_at": journal.updated_at, "backends": backends}
 
 
-def mark_started(
-    journal: Journal, targets: Iterable[str], backend: str, mode: Mode, at: str
-) -> Journal:
+def dumps(journal: Journal) -> str:
+    return json.dumps(to_document(journal), indent=2) + "\n"
+
+
+def loads(text: str) -> Journal:
+    """Parse a journal document; ValueError, KeyError or TypeError when it is not one."""
+    data = json.loads(text)
+    entries = {
+        (backend, name): JournalEntry(
+            **{**entry, "failed_operations": tuple(entry["failed_operations"])}
+        )
+        for backend, subsystems in data["backends"].items()
+        for name, entry in subsystems.items()
+    }
+    return Journal(entries=entries, updated_at=str(data["updated_at"]))
+
+
+def started_entries(
+    targets: Iterable[str], backend: str, mode: Mode, at: str
+) -> tuple[JournalEntry, ...]:
     """Before work starts, every target is unfinished: a killed run leaves exactly that."""
-    entries = dict(journal.entries)
-    for name in targets:
-        entries[(backend, name)] = JournalEntry(name, "unfinished", True, backend, mode, at)
-    return Journal(entries=entries, updated_at=at)
+    return tuple(JournalEntry(name, "unfinished", True, backend, mode, at) for name in targets)
 
 
-def record_finished(
-    journal: Journal, reports: Iterable[SubsystemReport], backend: str, mode: Mode, at: str
-) -> Journal:
-    """The journal after a run; a subsystem that was not configured keeps its old entry."""
-    entries = dict(journal.entries)
-    for report in reports:
-        if report.status != "not configured":
-            entries[(backend, report.name)] = _entry(report, backend, mode, at)
-    return Journal(entries=entries, updated_at=at)
+def finished_entries(
+    reports: Iterable[SubsystemReport], backend: str, mode: Mode, at: str
+) -> tuple[JournalEntry, ...]:
+    """The entries a finished run changes; a subsystem that was not configured keeps its own."""
+    return tuple(
+        _entry(report, backend, mode, at) for report in reports if report.status != "not configured"
+    )
 
 
 def _entry(report: SubsystemReport, backend: str, mode: Mode, at: str) -> JournalEntry:
@@ -129,12 +116,12 @@ def _entry(report: SubsystemReport, backend: str, mode: Mode, at: str) -> Journa
 
 
 def cleanup_targets(
-    journal: Journal | None, backend: str, path: Path
+    journal: Journal | None, backend: str, location: str
 ) -> tuple[tuple[str, ...], str]:
     """What ``--cleanup`` without ``--only`` cleans, and a sentence saying why."""
     if journal is None:
         return (), (
-            f"no journal at {path}: no run recorded a failure, so there is nothing to clean "
+            f"no journal at {location}: no run recorded a failure, so there is nothing to clean "
             "(use --cleanup --only db,kafka,s3 to clean explicitly)"
         )
     mine = sorted(
@@ -151,7 +138,7 @@ def cleanup_targets(
     )
     if not needing:
         return (), (
-            f"journal {path} (updated {journal.updated_at}) shows no {backend} subsystem "
+            f"journal {location} (updated {journal.updated_at}) shows no {backend} subsystem "
             f"left failed or unfinished{aside}: nothing to clean"
         )
     reasons = ", ".join(
@@ -161,6 +148,6 @@ def cleanup_targets(
     )
     targets = tuple(e.subsystem for e in needing)
     return targets, (
-        f"journal {path} (updated {journal.updated_at}): {reasons}; "
+        f"journal {location} (updated {journal.updated_at}): {reasons}; "
         f"cleaning only {', '.join(targets)}{aside}"
     )

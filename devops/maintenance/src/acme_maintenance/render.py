@@ -26,12 +26,27 @@ def backend_line(report: RunReport) -> str:
     return "backend: real"
 
 
+def journal_line(report: RunReport) -> str:
+    """Where the journal was read from and written to (or why it was not)."""
+    parts = []
+    if report.journal_read_from:
+        parts.append(f"read from {report.journal_read_from}")
+    if report.journal_written_to:
+        parts.append(f"written to {report.journal_written_to}")
+    if report.journal_error:
+        parts.append(f"NOT WRITTEN - {report.journal_error}")
+    if not parts:
+        parts.append(f"{report.journal} (not read or written: nothing ran)")
+    return "journal: " + "; ".join(parts)
+
+
 def report_text(report: RunReport) -> str:
     """A human report: header, notes, one block per subsystem, then a one-line summary."""
     lines = [
         f"maintenance: {report.mode} run started {report.started_at}, "
         f"{report.duration_s:.2f} s, exit {report.exit_code}",
         backend_line(report),
+        journal_line(report),
     ]
     if report.interrupted:
         lines.append(f"INTERRUPTED by {report.interrupted}: unfinished work is in the journal")

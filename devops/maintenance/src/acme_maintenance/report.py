@@ -59,13 +59,16 @@ class RunReport:
     time_scale: float | None = None
     seed: int | None = None
     journal: str | None = None
+    journal_read_from: str | None = None
+    journal_written_to: str | None = None
+    journal_error: str | None = None
     started_at: str = ""
 
     @property
     def exit_code(self) -> int:
-        """0 all succeeded, 2 some subsystem not configured, 1 any other failure."""
+        """0 all succeeded, 2 some subsystem not configured or the journal unwritable, else 1."""
         statuses = {s.status for s in self.subsystems}
-        if "not configured" in statuses:
+        if "not configured" in statuses or self.journal_error:
             return EXIT_CONFIG
         if self.interrupted or statuses & {"failed", "unfinished"}:
             return EXIT_FAILED

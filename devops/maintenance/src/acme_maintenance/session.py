@@ -6,20 +6,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Literal
 
 import anyio
 
 from acme_integrations.settings import NotConfigured
 from acme_maintenance.journal import (
-    EMPTY,
     Journal,
     cleanup_targets,
-    mark_started,
-    record_finished,
-    save_journal,
+    finished_entries,
+    started_entries,
 )
+from acme_maintenance.journal_store import JournalError, JournalStore
 from acme_maintenance.plans import SubsystemPlan
 from acme_maintenance.procedures import SUBSYSTEMS
 from acme_maintenance.progress import ProgressEvent
@@ -35,9 +33,14 @@ class Request:
     mode: Mode
     only: tuple[str, ...] | None
     backend: Literal["real", "simulated"]
-    journal: Path
+    journal: JournalStore
     time_scale: float = 1.0
     seed: int | None = None
+
+
+def reads_journal(request: Request) -> bool:
+    """Only ``--cleanup`` without ``--only`` decides its targets from the journal."""
+    return request.mode == "cleanup" and request.only is None
 
 
 def select_targets(
@@ -53,7 +56,7 @@ def select_targets(
         return targets, ()
     if request.mode == "maintenance":
         return SUBSYSTEMS, ()
-    targets, note = cleanup_targets(journal, request.backend, request.journal)
+    targets, note = cleanup_targets(journal, request.backend, request.journal.location)
     return targets, (note,)
 
 
@@ -76,20 +79,21 @@ def now_iso() -> str:
 
 def execute(
     request: Request,
-    journal: Journal | None,
     plans: Sequence[SubsystemPlan],
     missing: dict[str, NotConfigured],
     notes: Sequence[str],
     progress: Callable[[ProgressEvent], None] | None = None,
 ) -> RunReport:
-    """Run the plans (recording them in the journal first) and build the report."""
+    """Run the plans (recording them in the journal first) and build the report.
+
+    Raises JournalError, before anything runs, when the journal cannot record the start.
+    """
     simulated = request.backend == "simulated"
     started_at = now_iso()
     names = [plan.name for plan in plans]
     if names:
-        save_journal(
-            request.journal,
-            mark_started(journal or EMPTY, names, request.backend, request.mode, started_at),
+        request.journal.write(
+            started_entries(names, request.backend, request.mode, started_at), started_at
         )
     settings = RunSettings(
         mode=request.mode,
@@ -103,11 +107,15 @@ def execute(
     reports = sorted(
         [*result.subsystems, *not_configured(missing)], key=lambda r: SUBSYSTEMS.index(r.name)
     )
+    journal_error = None
     if names:
-        save_journal(
-            request.journal,
-            record_finished(journal or EMPTY, reports, request.backend, request.mode, now_iso()),
-        )
+        finished_at = now_iso()
+        try:
+            request.journal.write(
+                finished_entries(reports, request.backend, request.mode, finished_at), finished_at
+            )
+        except JournalError as error:
+            journal_error = str(error)
     return RunReport(
         mode=request.mode,
         backend=request.backend,
@@ -117,6 +125,9 @@ def execute(
         interrupted=result.interrupted,
         time_scale=request.time_scale if simulated else None,
         seed=request.seed if simulated else None,
-        journal=str(request.journal),
+        journal=request.journal.location,
+        journal_read_from=request.journal.location if reads_journal(request) else None,
+        journal_written_to=request.journal.location if names and not journal_error else None,
+        journal_error=journal_error,
         started_at=started_at,
     )
