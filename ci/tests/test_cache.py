@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from acme_ci.core.plan import Step
+from acme_ci.native import git as git_adapter
 from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
+
+from .conftest import git
 
 STEP = Step(
     id="p:build",
@@ -97,3 +100,30 @@ def test_racing_stores_leave_one_valid_entry(tmp_path: Path) -> None:
     assert Cache(tmp_path / ".acme/cache", tmp_path).load(key, STEP) == RESULT
     leftovers = [p.name for p in (tmp_path / ".acme/cache" / key[:2]).iterdir()]
     assert leftovers == [key]
+
+
+def _git_key(root: Path) -> tuple[str, dict[str, str] | None]:
+    files = ["uv.lock", "pkg/a.py", "other/b.py"]
+    blobs = git_adapter.index_blobs(root)
+    return step_key(STEP, FileHasher(root, files, blobs), "py"), blobs
+
+
+def test_git_blob_ids_are_reused_and_a_same_size_change_still_changes_the_key(
+    tmp_path: Path,
+) -> None:
+    _tree(tmp_path)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "tree")
+    key, blobs = _git_key(tmp_path)
+    assert blobs is not None
+    assert set(blobs) == {"uv.lock", "pkg/a.py", "other/b.py"}
+    # git's ids are exactly what hashing the bytes gives: no spurious miss either way.
+    assert key == _key(tmp_path, fingerprint="py")
+
+    (tmp_path / "pkg/a.py").write_text("b")  # same size, same second
+    changed, blobs = _git_key(tmp_path)
+    assert blobs is not None
+    assert "pkg/a.py" not in blobs
+    assert changed != key
+    assert changed == _key(tmp_path, fingerprint="py")

@@ -21,7 +21,7 @@ from typing import Any
 
 from acme_ci.core.plan import Step
 
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 
 
 class CorruptEntry(Exception):
@@ -40,26 +40,34 @@ class CachedResult:
 
 
 class FileHasher:
-    """sha256 of files under a root, each file read once per run."""
+    """Git blob ids of files under a root: git's own for unmodified tracked files, else
+    computed from the bytes (the same id git would give), each file read at most once."""
 
-    def __init__(self, root: Path, files: Iterable[str]) -> None:
+    def __init__(
+        self, root: Path, files: Iterable[str], known: Mapping[str, str] | None = None
+    ) -> None:
         self.root = root
         self.files = tuple(sorted(files))
-        self._digests: dict[str, str] = {}
+        self._digests: dict[str, str] = dict(known or {})
 
     def digest(self, path: str) -> str:
         if path not in self._digests:
-            try:
-                data = (self.root / path).read_bytes()
-            except (FileNotFoundError, IsADirectoryError):
-                data = b"\0missing"
-            self._digests[path] = hashlib.sha256(data).hexdigest()
+            self._digests[path] = blob_id(self.root / path)
         return self._digests[path]
 
     def under(self, prefix: str) -> tuple[str, ...]:
         if prefix in ("", "."):
             return self.files
         return tuple(f for f in self.files if f == prefix or f.startswith(prefix + "/"))
+
+
+def blob_id(path: Path) -> str:
+    """The id git gives the file's content (a symlink: its target), or a marker if missing."""
+    try:
+        data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return "missing"
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def environment_fingerprint(uv_version: str) -> str:

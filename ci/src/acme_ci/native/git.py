@@ -59,3 +59,25 @@ def listed_files(root: Path, paths: Sequence[str]) -> tuple[str, ...] | None:
     except GitError:
         return None
     return tuple(sorted({p for p in out.split("\0") if p}))
+
+
+def index_blobs(root: Path) -> dict[str, str] | None:
+    """Git's blob id of every tracked file whose work-tree copy matches the index.
+
+    `git diff-files` compares git's stat data (and, for racily-clean entries, the
+    content), so a file changed on disk, even to the same size, is left out and gets
+    hashed from its bytes. None outside a repository.
+    """
+    try:
+        staged = _git(root, "ls-files", "-s", "-z")
+        modified = set(filter(None, _git(root, "diff-files", "--name-only", "-z").split("\0")))
+    except GitError:
+        return None
+    blobs: dict[str, str] = {}
+    for record in filter(None, staged.split("\0")):
+        info, _, path = record.partition("\t")
+        mode, blob, stage = info.split(" ")
+        # Regular files and symlinks at stage 0; not submodules, not merge conflicts.
+        if mode in ("100644", "100755", "120000") and stage == "0" and path not in modified:
+            blobs[path] = blob
+    return blobs

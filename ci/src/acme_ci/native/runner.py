@@ -84,7 +84,9 @@ def run_native(
     executor = NativeExecutor(
         root=root,
         log_dir=state / "logs" / new_run_id(),
-        hasher=FileHasher(root, repository_files(root)) if use_cache else None,
+        hasher=FileHasher(root, repository_files(root), git.index_blobs(root))
+        if use_cache
+        else None,
         cache=Cache(state / "cache", root) if use_cache else None,
         fingerprint=environment_fingerprint(uv_version()),
         commit=git.head_commit(root),
