@@ -15,7 +15,9 @@ tests can assert the exact pipelines: images, cache mounts, argv, services, secr
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,7 @@ from acme_ci.core.affected import select_affected, select_all
 from acme_ci.core.plan import make_plan
 from acme_ci.core.plan_format import plan_text
 from acme_ci.dagger import containers as images
+from acme_ci.dagger import junit_echo
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.maintenance import MaintenanceFailedError
@@ -73,6 +76,7 @@ class FakeEngine:
     exit_codes: Mapping[tuple[str, ...], int] = field(default_factory=dict)
     outputs: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     no_report: frozenset[tuple[str, ...]] = frozenset()
+    stderr_on_failure: Mapping[tuple[str, ...], str] = field(default_factory=dict)
     queries: list[Chain] = field(default_factory=list)
     synced: dict[str, Chain] = field(default_factory=dict)
 
@@ -86,6 +90,7 @@ class FakeEngine:
         self.queries.append(chain)
         leaf = chain[-1]
         if leaf.name == "sync":
+            self.fail_like_the_engine(chain)
             ident = f"fake-{len(self.synced)}"
             self.synced[ident] = chain[:-1]
             return ident
@@ -107,6 +112,24 @@ class FakeEngine:
                 raise dagger.QueryError([QueryErrorValue("no such file")], gql("query { noop }"))
             return PASSING_JUNIT
         raise AssertionError(f"unexpected query: {[s.name for s in chain]}")
+
+    def fail_like_the_engine(self, chain: Chain) -> None:
+        """An exec expecting success that exits non-zero: the engine's ExecError."""
+        if chain[-2].name != "withExec" or chain[-2].args.get("expect", "SUCCESS") != "SUCCESS":
+            return
+        argv = tuple(chain[-2].args["args"])
+        code = self.exit_codes.get(argv, 0)
+        if code == 0:
+            return
+        extensions = {
+            "_type": "EXEC_ERROR",
+            "cmd": list(argv),
+            "exitCode": code,
+            "stdout": self.outputs.get(argv, ""),
+            "stderr": self.stderr_on_failure.get(argv, ""),
+        }
+        error = QueryErrorValue(f"process {argv} did not complete", extensions=extensions)
+        raise dagger.QueryError([error], gql("query { noop }"))
 
     @staticmethod
     def host_path(chain: Sequence[Selection]) -> Path:
@@ -133,12 +156,21 @@ class FakeEngine:
         )
         return {"exitCode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}[leaf]
 
+    def step_runs(self) -> list[Chain]:
+        """The chains of every step command run: a package container's exec, synced."""
+        return [
+            q
+            for q in self.queries
+            if q[-1].name == "sync"
+            and q[-2].name == "withExec"
+            and images.GIT_IMAGE not in str(q[1].args)
+            and q[-2].args["args"][:2] != ["uv", "sync"]
+        ]
+
     def step_commands(self) -> list[tuple[str, str, tuple[tuple[str, ...], ...]]]:
         """(package, workdir, argv list) of every step run: the execs after the package sync."""
         found: dict[tuple[str, ...], tuple[str, str, tuple[tuple[str, ...], ...]]] = {}
-        for chain in self.queries:
-            if chain[-1].name != "exitCode" or images.GIT_IMAGE in str(chain[1].args):
-                continue
+        for chain in self.step_runs():
             all_execs = execs(chain)
             sync = max(i for i, a in enumerate(all_execs) if a[:2] == ["uv", "sync"])
             package = all_execs[sync][-1]
@@ -539,14 +571,96 @@ async def test_maintenance_failure_raises_with_its_report(engine: FakeEngine) ->
 async def test_test_steps_get_the_services_their_package_declares(engine: FakeEngine) -> None:
     ws = load_workspace(ROOT)
     await module().ci(all_=True, jobs=2)
-    pytest_runs = [
-        q
-        for q in engine.queries
-        if q[-1].name == "exitCode" and execs(q)[-1][:3] == ["python", "-m", "pytest"]
-    ]
+    pytest_runs = [q for q in engine.step_runs() if execs(q)[-1][:3] == ["python", "-m", "pytest"]]
     for package in ws.packages:
         (run,) = [
             q for q in pytest_runs if args_of(q, "withWorkdir")[-1]["path"] == in_src(package.path)
         ]
         aliases = sorted(a["alias"] for a in args_of(run, "withServiceBinding"))
         assert aliases == sorted(package.settings.test_services), package.name
+
+
+# ---------------------------------------------------------------- failures are never cached
+
+
+@pytest.mark.anyio
+async def test_every_step_command_expects_success_so_a_failure_is_never_cached(
+    engine: FakeEngine,
+) -> None:
+    # The engine caches a completed exec, whatever its exit code, when the exec allows it
+    # (expect=ANY); it never caches an error (acme_ci.dagger.junit_echo cites the source).
+    await module().ci(all_=True, jobs=2)
+    runs = engine.step_runs()
+    assert runs
+    for run in runs:
+        assert run[-2].args.get("expect", "SUCCESS") == "SUCCESS", execs(run)[-1]
+
+
+FAILING_JUNIT = (
+    "<testsuites><testsuite>"
+    '<testcase classname="tests.test_api" name="test_flaky"/>'
+    '<testcase classname="tests.test_api" name="test_flaky"/>'
+    '<testcase classname="tests.test_api" name="test_broken"><failure message="boom"/></testcase>'
+    "</testsuite></testsuites>"
+)
+
+
+@pytest.mark.anyio
+async def test_a_failed_test_steps_verdict_comes_from_the_report_echoed_on_stderr(
+    engine: FakeEngine,
+) -> None:
+    plan = make_plan(load_workspace(ROOT), select_all(load_workspace(ROOT)))
+    (argv,) = plan.get("acme-user-service:test").commands
+    engine.exit_codes = {argv: 1}
+    engine.outputs = {argv: "1 failed, 1 passed, 1 rerun"}
+    engine.stderr_on_failure = {
+        argv: f"a warning\n{junit_echo.BEGIN}\n{FAILING_JUNIT}\n{junit_echo.END}\n"
+    }
+    with pytest.raises(PipelineFailedError) as caught:
+        await module().ci(all_=True, jobs=2)
+    (failed,) = caught.value.run.failed
+    assert failed.step_id == "acme-user-service:test"
+    assert failed.failed_tests == ("tests.test_api::test_broken",)
+    assert [(f.test_id, f.attempts) for f in failed.flakes] == [("tests.test_api::test_flaky", 2)]
+    assert "1 failed, 1 passed, 1 rerun" in failed.output
+    assert "a warning" in failed.output
+    assert "exit code 1" in failed.output
+    assert "<testsuites>" not in failed.output
+
+
+def test_the_echo_plugin_prints_the_report_of_a_failing_pytest_run(tmp_path: Path) -> None:
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / f"{junit_echo.PLUGIN}.py").write_text(junit_echo.PLUGIN_SOURCE, encoding="utf-8")
+    (tmp_path / "test_x.py").write_text(
+        "def test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n", encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(plugins),
+        "PYTEST_ADDOPTS": f"-p {junit_echo.PLUGIN}",
+    }
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=r/junit.xml"]
+    done = subprocess.run(
+        [*argv, "test_x.py"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    rest, report = junit_echo.split_report(done.stderr)
+    assert report == (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8").strip()
+    assert junit_echo.BEGIN not in rest
+
+    (tmp_path / "test_x.py").write_text("def test_ok():\n    pass\n", encoding="utf-8")
+    done = subprocess.run(
+        [*argv, "test_x.py"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    assert junit_echo.split_report(done.stderr) == (done.stderr, None)
+
+
+def test_test_containers_load_the_echo_plugin() -> None:
+    chain = chain_of(junit_echo.with_junit_echo(dag.container()))
+    env = {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
+    assert env["PYTEST_ADDOPTS"] == f"-p {junit_echo.PLUGIN}"
+    (plugin,) = args_of(chain, "withNewFile")
+    assert plugin["path"] == f"{env['PYTHONPATH']}/{junit_echo.PLUGIN}.py"
+    assert plugin["contents"] == junit_echo.PLUGIN_SOURCE

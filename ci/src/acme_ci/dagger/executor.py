@@ -13,6 +13,7 @@ from acme_ci.core.scheduler import RunResult, StepResult
 from acme_ci.core.summary import summary_text
 from acme_ci.core.verdict import judge_test_step
 from acme_ci.dagger.containers import SRC, in_container
+from acme_ci.dagger.junit_echo import split_report
 
 TAIL_LINES = 40
 
@@ -47,17 +48,22 @@ class ContainerExecutor:
             ctr = ctr.with_env_variable(name, value)
         log: list[str] = []
         code = 0
+        echoed: str | None = None
         for argv in step.commands:
             log.append(f"$ (cd {step.workdir} && {' '.join(argv)})")
-            # ANY: a failing command is a result to report, not an engine error that would
-            # hide the other steps' outcomes.
-            ctr = await ctr.with_exec(list(argv), expect=dagger.ReturnType.ANY).sync()
-            code = await ctr.exit_code()
-            log.extend([*(await ctr.stdout()).splitlines(), *(await ctr.stderr()).splitlines()])
-            if code != 0:
+            # expect=SUCCESS (the default): a failure is an engine error, which the engine
+            # never caches (acme_ci.dagger.junit_echo), so a flaky failure is not replayed.
+            try:
+                ctr = await ctr.with_exec(list(argv)).sync()
+            except dagger.ExecError as error:
+                code = error.exit_code
+                stderr, echoed = split_report(error.stderr)
+                log.extend([*error.stdout.splitlines(), *stderr.splitlines()])
                 log.append(f"exit code {code}")
                 break
-        self.finished[step.id] = ctr
+            log.extend([*(await ctr.stdout()).splitlines(), *(await ctr.stderr()).splitlines()])
+        if code == 0:
+            self.finished[step.id] = ctr
         result = StepResult(
             step.id,
             "passed" if code == 0 else "failed",
@@ -66,7 +72,8 @@ class ContainerExecutor:
         )
         if step.task != "test":
             return result
-        return judge_test_step(step, code, await _junit_text(step, ctr)).applied_to(result, code)
+        junit = echoed if code != 0 else await _junit_text(step, ctr)
+        return judge_test_step(step, code, junit).applied_to(result, code)
 
 
 async def _junit_text(step: Step, ctr: dagger.Container) -> str | None:

@@ -21,6 +21,7 @@ from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.containers import SRC, package_env, runtime_image, test_services
 from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
 from acme_ci.dagger.executor import ContainerExecutor, check_run
+from acme_ci.dagger.junit_echo import with_junit_echo
 from acme_ci.dagger.maintenance import Targets, run_maintenance, with_targets
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
@@ -65,7 +66,7 @@ class AcmeCi:
     def _step_container(self, ws: Workspace, step: Step) -> dagger.Container:
         ctr = package_env(ws, step.package, self.source)
         if step.task == "test":
-            ctr = test_services(ctr, ws.get(step.package).settings.test_services)
+            ctr = with_junit_echo(test_services(ctr, ws.get(step.package).settings.test_services))
         return ctr
 
     async def _run(
