@@ -59,6 +59,9 @@ def test_error_spec_documents_the_error_shape(client: TestClient[Litestar]) -> N
     schema = client.get("/schema/openapi.json").json()
     answer = schema["paths"]["/colours/{name}"]["get"]["responses"]["404"]
     assert answer["description"] == "No colour"
-    body = answer["content"]["application/json"]["schema"]
+    reference = answer["content"]["application/json"]["schema"]["$ref"]
+    body = schema["components"]["schemas"][reference.rsplit("/", 1)[-1]]
+    # `{"error": string}`, the error required: what every error answer holds.
     assert body["type"] == "object"
-    assert body["additionalProperties"] == {"type": "string"}
+    assert body["properties"] == {"error": {"type": "string"}}
+    assert body["required"] == ["error"]

@@ -65,7 +65,7 @@ def test_swap_transfers_and_persists(client: Client, stocks_path: Path) -> None:
     assert client.get("/stocks/AAPL").json()["owned"] == "user2"
     # A small store's snapshot is rewritten on every swap, so the file alone is current.
     assert json.loads(stocks_path.read_text())["AAPL"]["owned"] == "user2"
-    assert read_stocks(stocks_path)["AAPL"].owned == "user2"
+    assert read_stocks(stocks_path)["AAPL"]["owned"] == "user2"
 
 
 @pytest.mark.parametrize(
@@ -108,31 +108,36 @@ def test_swap_from_a_user_who_does_not_own_the_stock_is_refused(client: Client) 
 
 
 @pytest.mark.parametrize(
-    ("content", "content_type", "fragment"),
+    ("content", "content_type"),
     [
-        (b'{"stockId": "AAPL",', "application/json", "Input data was truncated"),
-        (b"not json", "application/json", "JSON is malformed"),
-        (b"[1, 2]", "application/json", "request body: Expected `object | null`, got `array`"),
-        (b'"AAPL"', "application/json", "request body: Expected `object | null`, got `str`"),
-        (
-            b'{"stockId": 7, "fromUserId": "user1", "toUserId": "user2"}',
-            "application/json",
-            "stockId: Expected `str | null`, got `int`",
-        ),
-        (
-            b'{"stockId": "AAPL", "fromUserId": ["user1"], "toUserId": "user2"}',
-            "application/json",
-            "fromUserId: Expected `str | null`, got `array`",
-        ),
-        (b"stockId=AAPL", "application/x-www-form-urlencoded", "JSON is malformed"),
+        (b'{"stockId": "AAPL",', "application/json"),
+        (b"not json", "application/json"),
+        (b"stockId=AAPL", "application/x-www-form-urlencoded"),
     ],
 )
-def test_malformed_json_and_wrong_types_get_400_with_a_message(
-    client: Client, content: bytes, content_type: str, fragment: str
+def test_malformed_json_gets_400_with_a_message(
+    client: Client, content: bytes, content_type: str
 ) -> None:
     response = client.post("/swap", content=content, headers={"content-type": content_type})
     assert response.status_code == 400
-    assert fragment in response.json()["error"]
+    assert response.json()["error"]
+    assert client.get("/stocks/AAPL").json()["owned"] == "user1"
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (b"[1, 2]", "request body"),
+        (b'"AAPL"', "request body"),
+        (b'{"stockId": 7, "fromUserId": "user1", "toUserId": "user2"}', "stockId"),
+        (b'{"stockId": "AAPL", "fromUserId": ["user1"], "toUserId": "user2"}', "fromUserId"),
+    ],
+)
+def test_wrong_types_get_400_naming_the_field(client: Client, content: bytes, field: str) -> None:
+    # acme-web's contract: "Invalid request: <field>: <problem>", the body named "request body".
+    response = client.post("/swap", content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"Invalid request: {field}: ")
     assert client.get("/stocks/AAPL").json()["owned"] == "user1"
 
 
@@ -140,7 +145,8 @@ def test_oversized_body_is_413(client: Client) -> None:
     response = client.post(
         "/swap", content=b" " * 100_000, headers={"content-type": "application/json"}
     )
-    assert (response.status_code, response.json()) == (413, {"error": "Request Entity Too Large"})
+    assert response.status_code == 413
+    assert response.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -161,19 +167,23 @@ def test_listing_filters(client: Client, query: str, expected: list[str]) -> Non
 
 
 @pytest.mark.parametrize(
-    ("query", "fragment"),
-    [("limit=0", "limit: Expected `int` >= 1"), ("limit=ten", "limit: Expected `int | null`")],
+    "query",
+    ["limit=0", "limit=-3", "limit=ten", "limit=9223372036854775808", "limit=1000000000000"],
 )
-def test_bad_listing_parameters_get_400(client: Client, query: str, fragment: str) -> None:
+def test_bad_listing_parameters_get_400(client: Client, query: str) -> None:
+    # `limit` is documented as 1..1,000,000,000; beyond 2^63 it once crashed with a 500.
     response = client.get(f"/stocks?{query}")
     assert response.status_code == 400
-    assert fragment in response.json()["error"]
+    assert response.json()["error"].startswith("Invalid request: limit: ")
 
 
 def test_unknown_route_and_method_answer_json_errors(client: Client) -> None:
-    assert client.get("/portfolio/user1").json() == {"error": "Not Found"}
-    response = client.get("/swap")
-    assert (response.status_code, response.json()) == (405, {"error": "Method Not Allowed"})
+    unknown = client.get("/portfolio/user1")
+    assert unknown.status_code == 404
+    assert set(unknown.json()) == {"error"}
+    wrong_method = client.get("/swap")
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.json()) == {"error"}
 
 
 def test_probes_and_openapi(client: Client) -> None:
@@ -202,7 +212,7 @@ def test_default_store_is_a_working_copy_seeded_from_the_packaged_file(tmp_path:
         test_client.post(
             "/swap", json={"stockId": "TSLA", "fromUserId": "user5", "toUserId": "user1"}
         )
-    assert read_stocks(working)["TSLA"].owned == "user1"
+    assert read_stocks(working)["TSLA"]["owned"] == "user1"
     assert packaged_stocks_path().read_bytes() == packaged
 
 

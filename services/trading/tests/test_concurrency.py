@@ -17,7 +17,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from acme_trading_service.app import create_app
-from acme_trading_service.model import Stock
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore, encode_stocks, read_stocks
 
@@ -29,15 +28,15 @@ def write_store(path: Path, count: int, owner: str = "u0") -> None:
     path.write_bytes(
         encode_stocks(
             {
-                f"S{i}": Stock(
-                    id=f"S{i}",
-                    name=f"Stock {i} Corporation",
-                    price=10.0,
-                    owned=owner,
-                    sector="Finance",
-                    volume=i,
-                    market_cap=i * 1000,
-                )
+                f"S{i}": {
+                    "id": f"S{i}",
+                    "name": f"Stock {i} Corporation",
+                    "price": 10.0,
+                    "owned": owner,
+                    "sector": "Finance",
+                    "volume": i,
+                    "marketCap": i * 1000,
+                }
                 for i in range(count)
             }
         )
@@ -75,9 +74,9 @@ async def test_concurrent_swaps_lose_no_update_and_leave_valid_json(
     assert sorted(statuses.values()) == [200] + [400] * (len(contenders) - 1)
     snapshot = json.loads(path.read_bytes())  # valid JSON, and after shutdown, complete
     state = read_stocks(path)
-    assert {k: v["owned"] for k, v in snapshot.items()} == {k: v.owned for k, v in state.items()}
-    assert {state[f"S{i}"].owned for i in range(39)} == {f"u{hops}"}
-    assert state["S39"].owned == winners[0]
+    assert {k: v["owned"] for k, v in snapshot.items()} == {k: v["owned"] for k, v in state.items()}
+    assert {state[f"S{i}"]["owned"] for i in range(39)} == {f"u{hops}"}
+    assert state["S39"]["owned"] == winners[0]
 
 
 CHILD_ATOMIC_WRITER = textwrap.dedent(
@@ -138,7 +137,7 @@ CHILD_SWAPPER = textwrap.dedent(
         i = 0
         while True:
             stock_id = f"S{i % 50}"
-            await store.swap(stock_id, store.get(stock_id).owned, f"w{i}")
+            await store.swap(stock_id, store.get(stock_id)["owned"], f"w{i}")
             print(stock_id, i, flush=True)
             i += 1
 
@@ -170,9 +169,9 @@ def test_service_killed_mid_swap_keeps_every_acknowledged_swap(
     state = read_stocks(path)
     for stock_id, last_acked in acknowledged.items():
         # The acknowledged owner, or a later one whose swap was durable before the kill.
-        assert int(state[stock_id].owned.removeprefix("w")) >= last_acked
+        assert int(state[stock_id]["owned"].removeprefix("w")) >= last_acked
     restarted = StockStore.open(path)
-    assert {k: s.owned for k, s in read_stocks(path).items()} == {
-        k: s.owned for k, s in restarted.select().items()
+    assert {k: s["owned"] for k, s in read_stocks(path).items()} == {
+        k: s["owned"] for k, s in restarted.select().items()
     }
     anyio.run(restarted.close)

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from acme_trading_service.journal import journal_path_for
-from acme_trading_service.model import Stock
 from acme_trading_service.store import encode_stocks, load_snapshot
 from acme_web.testing import ConsoleScript
 
@@ -19,7 +18,8 @@ PassAlong = Callable[[httpx.AsyncClient, str, int], Coroutine[Any, Any, None]]
 
 def write_store(path: Path, count: int) -> None:
     stocks = {
-        f"S{i}": Stock(f"S{i}", f"Stock {i}", 1.0, "u0", "Energy", i, i) for i in range(count)
+        f"S{i}": {"id": f"S{i}", "name": f"Stock {i}", "price": 1.0, "owned": "u0"}
+        for i in range(count)
     }
     path.write_bytes(encode_stocks(stocks))
 
@@ -51,7 +51,7 @@ def test_console_script_serves_swaps_and_compacts_on_shutdown(
     assert sorted(listing.json()) == sorted(stock_ids)
     # SIGTERM ran the shutdown hook: the snapshot alone holds every swap, the journal is empty.
     snapshot = load_snapshot(path)
-    assert {stock_id: snapshot[stock_id].owned for stock_id in stock_ids} == dict.fromkeys(
+    assert {stock_id: snapshot[stock_id]["owned"] for stock_id in stock_ids} == dict.fromkeys(
         stock_ids, "u4"
     )
     assert journal_path_for(path).stat().st_size == 0

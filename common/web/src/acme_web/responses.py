@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from litestar import Response
 from litestar.openapi.datastructures import ResponseSpec
@@ -11,10 +11,16 @@ from litestar.status_codes import HTTP_404_NOT_FOUND
 from acme_logger import Logger
 
 
+class ErrorAnswer(TypedDict):
+    """Every error answer of the services: `{"error": "<message>"}`."""
+
+    error: str
+
+
 def error_spec(description: str) -> ResponseSpec:
     """The OpenAPI description of an `{"error": "<message>"}` answer."""
     return ResponseSpec(
-        data_container=dict[str, str], description=description, generate_examples=False
+        data_container=ErrorAnswer, description=description, generate_examples=False
     )
 
 

@@ -1,20 +1,31 @@
 """The data the service speaks: a stock, a swap request, and the swap decision rules."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: TypedDict reads NotRequired[...] at class creation.
+
+from typing import Any, NotRequired, TypedDict
 
 import msgspec
 
 
-class Stock(msgspec.Struct, forbid_unknown_fields=True, rename={"market_cap": "marketCap"}):
-    """One stock as stored and served; `owned` is the id of the user who owns it."""
+class StockFields(TypedDict):
+    """The fields of a stock the service relies on; a record may carry any others.
+
+    `owned` is the id of the user who owns the stock. The original's records held only
+    `id`, `name`, `price` and `owned`; `sector`, `volume` and `marketCap` are optional, and
+    every other field a record carries is kept and served back unchanged.
+    """
 
     id: str
     name: str
     price: float
     owned: str
-    sector: str
-    volume: int
-    market_cap: int
+    sector: NotRequired[str]
+    volume: NotRequired[int]
+    marketCap: NotRequired[int]
+
+
+Stock = dict[str, Any]
+"""A stock record as stored and served: at least the `StockFields`, plus any extra fields."""
 
 
 class SwapRequest(msgspec.Struct):
@@ -54,6 +65,6 @@ def check_swap(stock: Stock | None, from_user: str) -> Stock:
     """The stock to transfer, or the refusal the original gave (unknown stock, wrong owner)."""
     if stock is None:
         raise StockNotFound
-    if stock.owned != from_user:
+    if stock["owned"] != from_user:
         raise NotOwner
     return stock

@@ -24,9 +24,12 @@ Design decision. The original rewrote the whole pretty-printed JSON file on ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import anyio
 import msgspec
@@ -35,11 +38,11 @@ from acme_logger import Logger
 from acme_trading_service import journal
 from acme_trading_service.durable import atomic_write, remove_stale_temps
 from acme_trading_service.journal import JournalEntry, JournalError, JournalWriter
-from acme_trading_service.model import Stock, check_swap
+from acme_trading_service.model import Stock, StockFields, check_swap
 
 MAX_COMPACT_AFTER = 10_000
 
-_snapshot_decoder = msgspec.json.Decoder(dict[str, Stock])
+_snapshot_decoder = msgspec.json.Decoder(dict[str, dict[str, Any]])
 _encoder = msgspec.json.Encoder()
 
 
@@ -64,21 +67,50 @@ def encode_stocks(stocks: dict[str, Stock]) -> bytes:
     return _encoder.encode(stocks)
 
 
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    # A million records are a million tracked dicts: collecting while they are built costs
+    # seconds, and scanning them on every later full collection costs request latency.
+    # So load without the collector, then freeze what was loaded out of its reach.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.freeze()
+
+
+def _check_records(path: Path, stocks: dict[str, Stock]) -> None:
+    try:
+        # Validation only: the records themselves are kept as loaded, extra fields included.
+        msgspec.convert(stocks, dict[str, StockFields])
+    except msgspec.ValidationError as exc:
+        raise StockDataError(path, f"invalid stock data ({exc})") from None
+    for key, stock in stocks.items():
+        if stock["id"] != key:
+            raise StockDataError(path, f"stock {key!r} has a different id {stock['id']!r}")
+
+
 def load_snapshot(path: Path) -> dict[str, Stock]:
-    """Read and check a snapshot; any failure is a StockDataError naming the file."""
+    """Read and check a snapshot; any failure is a StockDataError naming the file.
+
+    A record needs `id` (equal to its key), `name`, `price` and `owned`; `sector`,
+    `volume` and `marketCap` are optional but typed; any other field is kept as it is.
+    """
     try:
         content = path.read_bytes()
     except FileNotFoundError:
         raise StockDataError(path, "the file does not exist") from None
     except OSError as exc:
         raise StockDataError(path, exc.strerror or str(exc)) from None
-    try:
-        stocks = _snapshot_decoder.decode(content)
-    except msgspec.DecodeError as exc:
-        raise StockDataError(path, f"invalid stock data ({exc})") from None
-    for key, stock in stocks.items():
-        if stock.id != key:
-            raise StockDataError(path, f"stock {key!r} has a different id {stock.id!r}")
+    with _no_gc_pauses():
+        try:
+            stocks = _snapshot_decoder.decode(content)
+        except msgspec.DecodeError as exc:
+            raise StockDataError(path, f"invalid stock data ({exc})") from None
+        _check_records(path, stocks)
     return stocks
 
 
@@ -87,7 +119,7 @@ def _replay(stocks: dict[str, Stock], entries: Iterable[JournalEntry], path: Pat
         stock = stocks.get(entry.stockId)
         if stock is None:
             raise StockDataError(path, f"journal names unknown stock {entry.stockId!r}")
-        stock.owned = entry.owned
+        stock["owned"] = entry.owned
 
 
 def _read_journal(path: Path) -> tuple[list[JournalEntry], int]:
@@ -183,18 +215,21 @@ class StockStore:
     def select(
         self, *, owned: str | None = None, sector: str | None = None, limit: int | None = None
     ) -> dict[str, Stock]:
-        """Stocks matching every given filter, in store order, at most `limit` of them."""
+        """Stocks matching every given filter, in store order, at most `limit` of them.
+
+        `sector` matches only records that have a sector.
+        """
         if owned is None and sector is None and limit is None:
             return self._stocks
         matches: Iterable[Stock] = (
             stock
             for stock in self._stocks.values()
-            if (owned is None or stock.owned == owned)
-            and (sector is None or stock.sector == sector)
+            if (owned is None or stock["owned"] == owned)
+            and (sector is None or stock.get("sector") == sector)
         )
         if limit is not None:
             matches = islice(matches, limit)
-        return {stock.id: stock for stock in matches}
+        return {stock["id"]: stock for stock in matches}
 
     async def swap(self, stock_id: str, from_user: str, to_user: str) -> Stock:
         """Transfer a stock durably; returns a copy of it as it was right after the swap.
@@ -207,11 +242,11 @@ class StockStore:
             with anyio.CancelScope(shield=True):
                 entry = JournalEntry(stockId=stock_id, owned=to_user)
                 await anyio.to_thread.run_sync(self._writer.append, entry)
-                stock.owned = to_user
+                stock["owned"] = to_user
                 self._pending += 1
                 if self._pending >= self.compact_after:
                     await self._compact_locked()
-            return msgspec.structs.replace(stock)
+            return dict(stock)
 
     async def compact(self) -> None:
         """Fold the journal into a new snapshot now."""
