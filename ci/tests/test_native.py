@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,21 @@ async def test_a_missing_tool_is_a_failed_step_with_a_reason(tmp_path: Path) -> 
     result = await executor.run(_step(("no-such-tool-xyz", "--version")))
     assert result.status == "failed"
     assert "cannot start 'no-such-tool-xyz'" in result.output
+
+
+@pytest.mark.anyio
+async def test_every_package_lint_shares_one_mypy_cache_under_acme(tmp_path: Path) -> None:
+    for package in ("a", "b"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "m.py").write_text("import json\n\nX: int = len(json.dumps(1))\n")
+    (tmp_path / ".venv").symlink_to(sys.prefix)  # the repository's venv: its mypy
+    executor = NativeExecutor(root=tmp_path, log_dir=tmp_path / "logs")
+    for package in ("a", "b"):
+        step = Step(
+            f"{package}:lint", package, "lint", (("mypy", "m.py"),), package, (), (), (), (), "t"
+        )
+        result = await executor.run(step)
+        assert result.status == "passed", result.output
+        assert not (tmp_path / package / ".mypy_cache").exists()
+    # mypy's sqlite cache (sharded): the second package found builtins and json there.
+    assert list((tmp_path / ".acme/mypy-cache").rglob("cache*.db"))

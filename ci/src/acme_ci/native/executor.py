@@ -14,7 +14,6 @@ import anyio
 
 from acme_ci.core.plan import Step
 from acme_ci.core.scheduler import Flake, StepResult
-from acme_ci.core.verdict import judge_test_step
 from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 from acme_ci.native.flakes import append_flakes
 
@@ -43,6 +42,12 @@ class NativeExecutor:
         env.pop("PYTHONHOME", None)
         env["VIRTUAL_ENV"] = str(venv)
         env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH", "")])
+        # One incremental mypy cache for every package's lint and every run: the stdlib and
+        # the third-party stubs are analysed once, not once per package. It is mypy's sqlite
+        # cache (its default), which commits module by module under sqlite's locks, so
+        # concurrent steps share it; it is never part of a step's key (it makes mypy faster,
+        # never changes its verdict).
+        env.setdefault("MYPY_CACHE_DIR", str(self.root / ".acme" / "mypy-cache"))
         env.update(step.env)
         return env
 
@@ -133,6 +138,9 @@ class NativeExecutor:
 
     def _with_tests(self, step: Step, returncode: int, result: StepResult) -> StepResult:
         """Add what the JUnit report says; a step with no usable report is a failure."""
+        # Imported here: a run whose steps all hit the cache never parses XML.
+        from acme_ci.core.verdict import judge_test_step
+
         junit = self.root / step.junit_path if step.junit_path else None
         text = junit.read_text(encoding="utf-8") if junit and junit.is_file() else None
         return judge_test_step(step, returncode, text).applied_to(result, returncode)
