@@ -40,7 +40,7 @@ from acme_ci.dagger import containers as images
 from acme_ci.dagger import junit_echo
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.main import AcmeCi
-from acme_ci.dagger.maintenance import MaintenanceFailedError
+from acme_ci.dagger.maintenance import MaintenanceFailedError, TargetsError
 from acme_ci.dagger.source import SOURCE_IGNORE, UnknownBaseError
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.git import changed_files
@@ -515,6 +515,15 @@ async def test_deploy_applies_with_kubectl_and_a_mounted_kubeconfig(engine: Fake
 # ---------------------------------------------------------------- maintenance
 
 
+def maintenance_run(engine: FakeEngine) -> Chain:
+    (run,) = [q for q in engine.queries if q[-1].name == "exitCode"]
+    return run
+
+
+def env_of(chain: Chain) -> dict[str, str]:
+    return {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
+
+
 @pytest.mark.anyio
 async def test_maintenance_passes_credentials_only_as_secret_variables(engine: FakeEngine) -> None:
     engine.outputs = {("maintenance", "--cleanup"): "report: 3 subsystems ok"}
@@ -530,7 +539,7 @@ async def test_maintenance_passes_credentials_only_as_secret_variables(engine: F
         kafka_bootstrap_servers="kafka.example:9092",
     )
     assert report == "report: 3 subsystems ok"
-    (run,) = [q for q in engine.queries if q[-1].name == "exitCode"]
+    run = maintenance_run(engine)
     assert execs(run)[-1] == ["maintenance", "--cleanup"]
     secrets = {a["name"]: a["secret"] for a in args_of(run, "withSecretVariable")}
     assert secrets == {
@@ -538,25 +547,140 @@ async def test_maintenance_passes_credentials_only_as_secret_variables(engine: F
         "AWS_ACCESS_KEY_ID": key_id,
         "AWS_SECRET_ACCESS_KEY": secret,
     }
-    env = {a["name"]: a["value"] for a in args_of(run, "withEnvVariable")}
+    env = env_of(run)
     assert not {"DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(env)
     assert env["S3_ENDPOINT_URL"] == "https://s3.example"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka.example:9092"
     assert not args_of(run, "withServiceBinding")
-    assert [a["path"] for a in args_of(run, "withMountedCache")][-1] == "/src/var"
-    assert env["MAINTENANCE_JOURNAL"] == "/src/var/journal.json"
 
 
 @pytest.mark.anyio
-async def test_maintenance_without_endpoints_rehearses_on_throwaway_services(
+async def test_maintenance_journal_is_left_to_the_cli_never_a_cache_volume(
     engine: FakeEngine,
 ) -> None:
-    await module().maintenance()
-    (run,) = [q for q in engine.queries if q[-1].name == "exitCode"]
-    assert sorted(a["alias"] for a in args_of(run, "withServiceBinding")) == ["kafka", "s3"]
-    assert sorted(a["name"] for a in args_of(run, "withSecretVariable")) == [
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
+    """The CLI's default keeps it with the systems maintained (database, else the bucket)."""
+    await module().maintenance(database_url=dag.set_secret("db", "postgresql://u:p@db/x"))
+    run = maintenance_run(engine)
+    assert "MAINTENANCE_JOURNAL" not in env_of(run)
+    assert [a["path"] for a in args_of(run, "withMountedCache")] == [images.UV_CACHE_DIR]
+
+
+@pytest.mark.anyio
+async def test_maintenance_without_an_endpoint_means_aws_as_the_cli_says(
+    engine: FakeEngine,
+) -> None:
+    await module().maintenance(
+        aws_access_key_id=dag.set_secret("k", "AKIA"),
+        aws_secret_access_key=dag.set_secret("s", "x"),
+    )
+    run = maintenance_run(engine)
+    env = env_of(run)
+    # S3_ENDPOINT_URL unset is AWS itself (acme_integrations.settings); no Kafka address,
+    # no Kafka: nothing throwaway is bound behind the user's back.
+    assert "S3_ENDPOINT_URL" not in env
+    assert "KAFKA_BOOTSTRAP_SERVERS" not in env
+    assert not args_of(run, "withServiceBinding")
+    assert execs(run)[-1] == ["maintenance"]
+
+
+@pytest.mark.anyio
+async def test_maintenance_rehearsal_binds_throwaway_targets_with_the_bucket_created(
+    engine: FakeEngine,
+) -> None:
+    await module().maintenance(rehearsal=True, s3_bucket="rehearsed")
+    run = maintenance_run(engine)
+    bindings = {a["alias"]: a["service"] for a in args_of(run, "withServiceBinding")}
+    assert sorted(bindings) == ["rehearsal-db", "rehearsal-s3"]  # Kafka only when given
+    env = env_of(run)
+    assert env["S3_ENDPOINT_URL"] == "http://rehearsal-s3:5000"
+    assert env["S3_BUCKET"] == "rehearsed"
+    secrets = {a["name"] for a in args_of(run, "withSecretVariable")}
+    assert secrets == {"DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    # The bucket exists before maintenance runs: created in the same container, just before.
+    create, maintain = execs(run)[-2:]
+    assert create[:2] == ["python", "-c"]
+    assert 'create_bucket(Bucket=os.environ["S3_BUCKET"])' in create[2]
+    assert maintain == ["maintenance"]
+    # The database keeps its data (and so the journal) in a named cache volume.
+    database = chain_of(bindings["rehearsal-db"])
+    (mount,) = args_of(database, "withMountedCache")
+    assert args_of(chain_of(mount["cache"]), "cacheVolume") == [
+        {"key": "acme-ci-rehearsal-postgres"}
     ]
+    assert env_of(database)["PGDATA"].startswith(mount["path"] + "/")
+
+
+@pytest.mark.anyio
+async def test_a_rehearsal_with_real_targets_is_refused(engine: FakeEngine) -> None:
+    with pytest.raises(TargetsError, match="--s3-endpoint-url"):
+        await module().maintenance(rehearsal=True, s3_endpoint_url="https://s3.example")
+    assert not [q for q in engine.queries if q[-1].name == "exitCode"]
+
+
+@pytest.mark.anyio
+async def test_cd_without_production_targets_stops_before_anything_runs(
+    engine: FakeEngine,
+) -> None:
+    with pytest.raises(TargetsError) as caught:
+        await module().cd("abc123", "registry.example/acme", database_url=dag.set_secret("db", "x"))
+    message = str(caught.value)
+    for flag in ("--aws-access-key-id", "--aws-secret-access-key", "--kafka-bootstrap-servers"):
+        assert flag in message
+    assert "--database-url" not in message
+    assert "--rehearsal" in message
+    assert not [q for q in engine.queries if q[-1].name in ("publish", "sync", "exitCode")]
+
+
+@pytest.mark.anyio
+async def test_cd_rehearsal_publishes_and_maintains_throwaway_targets(engine: FakeEngine) -> None:
+    report = await module().cd("abc123", "registry.example/acme", rehearsal=True)
+    assert "Published:" in report
+    run = maintenance_run(engine)
+    assert sorted(a["alias"] for a in args_of(run, "withServiceBinding")) == [
+        "rehearsal-db",
+        "rehearsal-s3",
+    ]
+
+
+# ---------------------------------------------------------------- side effects on every call
+
+
+def call_ids_before_side_effects(chain: Chain) -> list[str]:
+    """The call id set before each exec that is not a dependency install; '' when none is."""
+    ids, current = [], ""
+    for selection in chain:
+        if selection.name == "withEnvVariable" and selection.args["name"] == "ACME_CI_CALL_ID":
+            current = selection.args["value"]
+        elif selection.name == "withExec" and selection.args["args"][:2] != ["uv", "sync"]:
+            ids.append(current)
+            current = ""
+    return ids
+
+
+@pytest.mark.anyio
+async def test_every_side_effect_exec_has_an_input_unique_to_the_call(
+    engine: FakeEngine,
+) -> None:
+    """`cache="never"` makes only the function call unique (core/modfunc.go); the execs
+    inside are cached by their inputs unless one differs on every call."""
+    acme = module()
+    for _ in range(2):
+        await acme.maintenance(rehearsal=True)
+        await acme.deploy("abc", "registry.example/acme", kubeconfig=dag.set_secret("k", "x"))
+    maintenance = [q for q in engine.queries if q[-1].name == "exitCode"]
+    applies = [
+        q
+        for q in engine.queries
+        if [a["address"] for a in args_of(q, "from")] == [images.KUBECTL_IMAGE]
+    ]
+    assert len(maintenance) == len(applies) == 2
+    for first, second in (maintenance, applies):
+        # Each side-effect exec (bucket creation, maintenance, kubectl apply) is preceded by
+        # a call id of its own, and no two calls share one.
+        assert execs(first) == execs(second)
+        first_ids, second_ids = (call_ids_before_side_effects(c) for c in (first, second))
+        assert "" not in first_ids + second_ids, execs(first)
+        assert not set(first_ids) & set(second_ids)
 
 
 @pytest.mark.anyio

@@ -5,6 +5,7 @@ Every image is pinned so that a run is reproducible and the engine's layer cache
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 import dagger
@@ -34,6 +35,18 @@ S3_PORT = 5000
 POSTGRES_PORT = 5432
 KAFKA_PORT = 9092
 TEST_POSTGRES_URL = f"postgresql://acme:acme@postgres:{POSTGRES_PORT}/acme"
+
+
+# An input unique to each call. `cache="never"` adds a per-call input to the function call
+# only (core/modfunc.go, FunctionCachePolicyNever -> dagql.PerCallInput); a withExec is still
+# cached by its own inputs (core/schema/container.go: only publish and exports are
+# DoNotCache). So every exec with a side effect outside its container carries this.
+CALL_ID_VARIABLE = "ACME_CI_CALL_ID"
+
+
+def once_per_call(ctr: dagger.Container) -> dagger.Container:
+    """`ctr` with an input no other call shares: the next exec runs on every call."""
+    return ctr.with_env_variable(CALL_ID_VARIABLE, uuid.uuid4().hex)
 
 
 class UnknownServiceError(Exception):

@@ -9,7 +9,7 @@ import dagger
 from dagger import dag
 
 from acme_ci.core.workspace import Package, Workspace
-from acme_ci.dagger.containers import KUBECTL_IMAGE
+from acme_ci.dagger.containers import KUBECTL_IMAGE, once_per_call
 
 KUBECONFIG_PATH = "/run/secrets/kubeconfig"
 MANIFEST_PATH = "/manifests/acme.yaml"
@@ -121,12 +121,13 @@ def _scalar(node: object) -> str:
 
 def kubectl_apply(yaml_text: str, kubeconfig: dagger.Secret) -> dagger.Container:
     """kubectl apply of `yaml_text`; the kubeconfig is a mounted secret, never a layer."""
-    return (
+    ctr = (
         dag.container()
         .from_(KUBECTL_IMAGE)
         .with_mounted_secret(KUBECONFIG_PATH, kubeconfig)
         .with_env_variable("KUBECONFIG", KUBECONFIG_PATH)
         .with_new_file(MANIFEST_PATH, yaml_text)
-        # The image's entrypoint is kubectl itself.
-        .with_exec(["apply", "-f", MANIFEST_PATH], use_entrypoint=True)
     )
+    # Applied on every call, even when the cluster drifted from identical manifests. The
+    # image's entrypoint is kubectl itself.
+    return once_per_call(ctr).with_exec(["apply", "-f", MANIFEST_PATH], use_entrypoint=True)

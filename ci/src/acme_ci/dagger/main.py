@@ -22,10 +22,16 @@ from acme_ci.dagger.containers import SRC, package_env, runtime_image, test_serv
 from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
 from acme_ci.dagger.executor import ContainerExecutor, check_run
 from acme_ci.dagger.junit_echo import with_junit_echo
-from acme_ci.dagger.maintenance import Targets, run_maintenance, with_targets
+from acme_ci.dagger.maintenance import Targets, TargetsError, run_maintenance, with_targets
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
+S3_ENDPOINT_DOC = "S3 endpoint URL; empty: AWS itself (as the maintenance CLI)"
+KAFKA_DOC = "Kafka bootstrap servers; empty: Kafka is not configured"
+REHEARSAL_DOC = (
+    "Throwaway targets: a moto S3 with the bucket created and a PostgreSQL kept in a cache "
+    "volume (Kafka only at --kafka-bootstrap-servers)"
+)
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -232,11 +238,19 @@ class AcmeCi:
         database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
         aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
         aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
-        s3_endpoint_url: Annotated[str, Doc("S3 endpoint; empty: a throwaway moto")] = "",
+        s3_endpoint_url: Annotated[str, Doc(S3_ENDPOINT_DOC)] = "",
         s3_bucket: Annotated[str, Doc("S3 bucket")] = "acme-maintenance",
-        kafka_bootstrap_servers: Annotated[str, Doc("Kafka; empty: a throwaway broker")] = "",
+        kafka_bootstrap_servers: Annotated[str, Doc(KAFKA_DOC)] = "",
+        rehearsal: Annotated[bool, Doc(REHEARSAL_DOC)] = False,
     ) -> str:
-        """Run the maintenance CLI (database, Kafka, S3); its report. Credentials are secrets."""
+        """Run the maintenance CLI (database, Kafka, S3); its report. Credentials are secrets.
+
+        The targets are the given ones (no S3 endpoint: AWS), or with --rehearsal throwaway
+        ones. The journal of the last run lives where the CLI puts it, with the systems
+        maintained; in a rehearsal, in the throwaway PostgreSQL, whose data a cache volume
+        keeps, so `maintenance --cleanup --rehearsal` sees what the last rehearsal left failed
+        (the engine may prune that volume: fine for a rehearsal, never for real state).
+        """
         targets = Targets(
             database_url=database_url,
             aws_access_key_id=aws_access_key_id,
@@ -244,6 +258,7 @@ class AcmeCi:
             s3_endpoint_url=s3_endpoint_url,
             s3_bucket=s3_bucket,
             kafka_bootstrap_servers=kafka_bootstrap_servers,
+            rehearsal=rehearsal,
         )
         return await self._maintenance(targets, cleanup, log_operations)
 
@@ -263,11 +278,16 @@ class AcmeCi:
         database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
         aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
         aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
-        s3_endpoint_url: Annotated[str, Doc("S3 endpoint; empty: a throwaway moto")] = "",
+        s3_endpoint_url: Annotated[str, Doc(S3_ENDPOINT_DOC)] = "",
         s3_bucket: Annotated[str, Doc("S3 bucket")] = "acme-maintenance",
-        kafka_bootstrap_servers: Annotated[str, Doc("Kafka; empty: a throwaway broker")] = "",
+        kafka_bootstrap_servers: Annotated[str, Doc(KAFKA_DOC)] = "",
+        rehearsal: Annotated[bool, Doc(REHEARSAL_DOC)] = False,
     ) -> str:
-        """Delivery: ci on every package, then publish and maintenance, then deploy."""
+        """Delivery: ci on every package, then publish and maintenance, then deploy.
+
+        Maintenance needs every production target (database, S3 credentials, Kafka) unless
+        --rehearsal asks for throwaway ones; a missing one stops cd before anything runs.
+        """
         targets = Targets(
             database_url=database_url,
             aws_access_key_id=aws_access_key_id,
@@ -275,7 +295,15 @@ class AcmeCi:
             s3_endpoint_url=s3_endpoint_url,
             s3_bucket=s3_bucket,
             kafka_bootstrap_servers=kafka_bootstrap_servers,
+            rehearsal=rehearsal,
         )
+        targets.check()
+        missing = targets.missing_for_delivery()
+        if missing:
+            raise TargetsError(
+                f"cd: production maintenance needs {', '.join(missing)} (nothing was run); "
+                "pass them, or --rehearsal to maintain throwaway targets instead"
+            )
         report = [await self._ci("", True, jobs=4)]
         published: list[str] = []
         maintained: list[str] = []

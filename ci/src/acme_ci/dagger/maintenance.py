@@ -1,4 +1,11 @@
-"""The maintenance CLI in its own container, with credentials passed only as Dagger secrets."""
+"""The maintenance CLI in its own container, with credentials passed only as Dagger secrets.
+
+Where maintenance works is explicit, and means what it means for the native CLI: an S3
+endpoint or, when none is given, AWS itself; Kafka at the address given, else Kafka is not
+configured; the database at DATABASE_URL. Throwaway targets are only ever a rehearsal asked
+for by name. The journal of the last run lives where the CLI's default puts it, with the
+systems maintained (the database, else the S3 bucket), never in a cache volume of the engine.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +15,46 @@ import dagger
 from dagger import dag
 
 from acme_ci.dagger.containers import (
-    KAFKA_PORT,
+    POSTGRES_IMAGE,
+    POSTGRES_PORT,
     S3_PORT,
     SRC,
     TEST_AWS_KEY,
-    kafka_service,
+    once_per_call,
     s3_service,
 )
 
-# var/ holds the default SQLite database; the journal of the last run goes next to it. A
-# cache volume keeps both between calls, so `maintenance --cleanup` touches only what the
-# previous run left failed.
-STATE_DIR = f"{SRC}/var"
-STATE_VOLUME = "acme-maintenance-state"
-JOURNAL = f"{STATE_DIR}/journal.json"
+# The rehearsal's PostgreSQL keeps its data in this cache volume, so the journal the first
+# rehearsal wrote is there for `maintenance --cleanup --rehearsal`. A cache volume can be
+# pruned by the engine at any time: acceptable for a throwaway target, never for a real one.
+REHEARSAL_DATABASE_VOLUME = "acme-ci-rehearsal-postgres"
+REHEARSAL_DATABASE_URL = f"postgresql://acme:acme@rehearsal-db:{POSTGRES_PORT}/acme"
+REHEARSAL_S3_ENDPOINT = f"http://rehearsal-s3:{S3_PORT}"
+PGDATA_MOUNT = "/var/lib/postgresql/data"
+
+# Idempotent, so a service the engine shares between two calls of one session is fine.
+CREATE_BUCKET = """\
+import os
+import boto3
+client = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT_URL"])
+try:
+    client.create_bucket(Bucket=os.environ["S3_BUCKET"])
+except client.exceptions.BucketAlreadyOwnedByYou:
+    pass
+"""
 
 
 class MaintenanceFailedError(Exception):
     """The maintenance run reported failures; the message is its report."""
 
 
+class TargetsError(Exception):
+    """The targets of maintenance are missing or contradict each other; the message says which."""
+
+
 @dataclass(frozen=True)
 class Targets:
-    """Where maintenance works; an empty endpoint means a throwaway service in the engine."""
+    """Where maintenance works. An empty endpoint is AWS; an empty Kafka address, no Kafka."""
 
     database_url: dagger.Secret | None = None
     aws_access_key_id: dagger.Secret | None = None
@@ -39,6 +63,40 @@ class Targets:
     s3_bucket: str = "acme-maintenance"
     aws_region: str = "us-east-1"
     kafka_bootstrap_servers: str = ""
+    rehearsal: bool = False
+
+    def check(self) -> None:
+        """TargetsError when a rehearsal is also given a real database or S3."""
+        if not self.rehearsal:
+            return
+        real = [
+            flag
+            for flag, given in (
+                ("--database-url", self.database_url is not None),
+                ("--s3-endpoint-url", bool(self.s3_endpoint_url)),
+                ("--aws-access-key-id", self.aws_access_key_id is not None),
+                ("--aws-secret-access-key", self.aws_secret_access_key is not None),
+            )
+            if given
+        ]
+        if real:
+            raise TargetsError(
+                f"--rehearsal uses a throwaway database and S3, but {', '.join(real)} "
+                "names a real one: drop --rehearsal or those flags"
+            )
+
+    def missing_for_delivery(self) -> list[str]:
+        """The settings production delivery needs and lacks (S3 may be AWS: no endpoint)."""
+        if self.rehearsal:
+            return []
+        needed = (
+            ("--database-url", self.database_url is not None),
+            ("--aws-access-key-id", self.aws_access_key_id is not None),
+            ("--aws-secret-access-key", self.aws_secret_access_key is not None),
+            ("--s3-bucket", bool(self.s3_bucket)),
+            ("--kafka-bootstrap-servers", bool(self.kafka_bootstrap_servers)),
+        )
+        return [flag for flag, given in needed if not given]
 
 
 def maintenance_argv(cleanup: bool, verbose: bool) -> list[str]:
@@ -46,45 +104,70 @@ def maintenance_argv(cleanup: bool, verbose: bool) -> list[str]:
     return ["maintenance", *(["--cleanup"] if cleanup else []), *(["--verbose"] if verbose else [])]
 
 
-def with_targets(ctr: dagger.Container, targets: Targets) -> dagger.Container:
-    """Bind or point at S3 and Kafka, and set every credential as a secret variable."""
-    ctr = ctr.with_mounted_cache(STATE_DIR, dag.cache_volume(STATE_VOLUME)).with_env_variable(
-        "MAINTENANCE_JOURNAL", JOURNAL
-    )
-    key_id, secret_key = targets.aws_access_key_id, targets.aws_secret_access_key
-    if targets.s3_endpoint_url:
-        ctr = ctr.with_env_variable("S3_ENDPOINT_URL", targets.s3_endpoint_url)
-    else:
-        ctr = ctr.with_service_binding("s3", s3_service()).with_env_variable(
-            "S3_ENDPOINT_URL", f"http://s3:{S3_PORT}"
+def rehearsal_database() -> dagger.Service:
+    """A throwaway PostgreSQL 15 whose data (and so the journal) outlives the call."""
+    return (
+        dag.container()
+        .from_(POSTGRES_IMAGE)
+        .with_env_variable("POSTGRES_USER", "acme")
+        .with_env_variable("POSTGRES_PASSWORD", "acme")
+        .with_env_variable("POSTGRES_DB", "acme")
+        # A subdirectory: the entrypoint's initdb wants an empty directory it owns.
+        .with_env_variable("PGDATA", f"{PGDATA_MOUNT}/pgdata")
+        # LOCKED: two rehearsals at once must not run two servers on one data directory.
+        .with_mounted_cache(
+            PGDATA_MOUNT,
+            dag.cache_volume(REHEARSAL_DATABASE_VOLUME),
+            sharing=dagger.CacheSharingMode.LOCKED,
         )
-        # The throwaway moto server accepts any key; still passed the way real ones are.
-        key_id = key_id or dag.set_secret("acme-rehearsal-aws-key-id", TEST_AWS_KEY)
-        secret_key = secret_key or dag.set_secret("acme-rehearsal-aws-secret", TEST_AWS_KEY)
+        .with_exposed_port(POSTGRES_PORT)
+        .as_service(use_entrypoint=True)
+    )
+
+
+def with_targets(ctr: dagger.Container, targets: Targets) -> dagger.Container:
+    """Point at (or, in a rehearsal, bind) the targets; every credential a secret variable."""
+    targets.check()
+    database, key_id, secret_key = (
+        targets.database_url,
+        targets.aws_access_key_id,
+        targets.aws_secret_access_key,
+    )
+    endpoint = targets.s3_endpoint_url
+    if targets.rehearsal:
+        ctr = ctr.with_service_binding("rehearsal-db", rehearsal_database()).with_service_binding(
+            "rehearsal-s3", s3_service()
+        )
+        endpoint = REHEARSAL_S3_ENDPOINT
+        # Throwaway servers' fixed credentials; still passed the way real ones are.
+        database = dag.set_secret("acme-rehearsal-database-url", REHEARSAL_DATABASE_URL)
+        key_id = dag.set_secret("acme-rehearsal-aws-key-id", TEST_AWS_KEY)
+        secret_key = dag.set_secret("acme-rehearsal-aws-secret", TEST_AWS_KEY)
+    if endpoint:
+        ctr = ctr.with_env_variable("S3_ENDPOINT_URL", endpoint)
     if targets.kafka_bootstrap_servers:
         ctr = ctr.with_env_variable("KAFKA_BOOTSTRAP_SERVERS", targets.kafka_bootstrap_servers)
-    else:
-        ctr = ctr.with_service_binding("kafka", kafka_service()).with_env_variable(
-            "KAFKA_BOOTSTRAP_SERVERS", f"kafka:{KAFKA_PORT}"
-        )
     ctr = ctr.with_env_variable("S3_BUCKET", targets.s3_bucket).with_env_variable(
         "AWS_REGION", targets.aws_region
     )
     secrets = {
-        "DATABASE_URL": targets.database_url,
+        "DATABASE_URL": database,
         "AWS_ACCESS_KEY_ID": key_id,
         "AWS_SECRET_ACCESS_KEY": secret_key,
     }
     for name, secret in secrets.items():
         if secret is not None:
             ctr = ctr.with_secret_variable(name, secret)
+    if targets.rehearsal:
+        # The rehearsal's S3 starts empty: its bucket must exist before maintenance runs.
+        ctr = once_per_call(ctr).with_exec(["python", "-c", CREATE_BUCKET])
     return ctr
 
 
 async def run_maintenance(ctr: dagger.Container, cleanup: bool, verbose: bool) -> str:
-    """Run the CLI; its report, or MaintenanceFailedError carrying the report."""
+    """Run the CLI, on every call; its report, or MaintenanceFailedError carrying the report."""
     done = (
-        await ctr.with_workdir(SRC)
+        await once_per_call(ctr.with_workdir(SRC))
         .with_exec(maintenance_argv(cleanup, verbose), expect=dagger.ReturnType.ANY)
         .sync()
     )
