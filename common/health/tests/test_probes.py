@@ -71,9 +71,25 @@ def test_failing_check_answers_503_with_its_name(check: ReadinessCheck, error: s
     assert liveness.status_code == 200
 
 
-def test_first_failing_check_in_declaration_order_is_reported() -> None:
-    with TestClient(make_app({"first": says_no, "second": db_down})) as client:
-        assert client.get("/readiness").json()["check"] == "first"
+async def fails_late() -> None:
+    await anyio.sleep(0.05)
+    raise RuntimeError("late")
+
+
+@pytest.mark.parametrize(
+    ("checks", "reported"),
+    [
+        # Declared first, named last alphabetically, and the last to fail.
+        ({"zookeeper": fails_late, "api": db_down}, "zookeeper"),
+        ({"api": db_down, "zookeeper": fails_late}, "api"),
+        ({"zookeeper": says_no, "api": fails_late}, "zookeeper"),
+    ],
+)
+def test_first_failing_check_in_declaration_order_is_reported(
+    checks: dict[str, ReadinessCheck], reported: str
+) -> None:
+    with TestClient(make_app(checks)) as client:
+        assert client.get("/readiness").json()["check"] == reported
 
 
 def test_hanging_check_times_out_instead_of_hanging_the_probe() -> None:

@@ -10,7 +10,7 @@ from acme_web.testing import ConsoleScript
 def test_console_script_serves_the_api_with_json_logs(script: ConsoleScript) -> None:
     with script.serve({}) as (served, startup):
         ready = httpx.get(f"{served.base_url}/readiness", timeout=5)
-        user = httpx.get(f"{served.base_url}/users/3", timeout=5)
+        user = httpx.get(f"{served.base_url}/users/user3", timeout=5)
         missing = httpx.get(f"{served.base_url}/users/42", timeout=5)
     later = served.records()
 
@@ -21,7 +21,7 @@ def test_console_script_serves_the_api_with_json_logs(script: ConsoleScript) -> 
     assert "User data loaded successfully" in messages
     assert any(m.startswith("User service starting on port") for m in messages)
     assert {"uvicorn.error", "user-service"} <= {r["context"] for r in startup}
-    assert "User retrieved: 3" in [r["message"] for r in later]
+    assert "User retrieved: user3" in [r["message"] for r in later]
     assert "User not found: 42" in [r["message"] for r in later]
     assert any(r["context"] == "uvicorn.access" for r in later)
 

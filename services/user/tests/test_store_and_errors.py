@@ -47,7 +47,7 @@ def test_unknown_route_and_method_answer_json_errors() -> None:
     app: Litestar = create_app(Settings.from_env({}))
     with TestClient(app) as client:
         unknown = client.get("/accounts")
-        wrong_method = client.delete("/users/1")
+        wrong_method = client.delete("/users/user1")
     assert (unknown.status_code, unknown.json()) == (404, {"error": "Not Found"})
     assert (wrong_method.status_code, wrong_method.json()) == (
         405,

@@ -6,12 +6,13 @@ import time
 from litestar import Litestar
 from litestar.testing import TestClient
 
+# The original five users, keyed and identified user1..user5 (the stocks' owners).
 EXPECTED_USERS = {
-    "1": ("John Doe", "admin"),
-    "2": ("Jane Smith", "user"),
-    "3": ("Bob Johnson", "user"),
-    "4": ("Alice Williams", "manager"),
-    "5": ("Charlie Brown", "user"),
+    "user1": ("John Doe", "admin"),
+    "user2": ("Jane Smith", "user"),
+    "user3": ("Bob Johnson", "user"),
+    "user4": ("Alice Williams", "manager"),
+    "user5": ("Charlie Brown", "user"),
 }
 
 
@@ -29,10 +30,10 @@ def test_list_users_returns_every_user_keyed_by_id(client: TestClient[Litestar])
 
 
 def test_get_user_by_id(client: TestClient[Litestar]) -> None:
-    response = client.get("/users/1")
+    response = client.get("/users/user1")
     assert response.status_code == 200
     assert response.json() == {
-        "id": 1,
+        "id": "user1",
         "name": "John Doe",
         "email": "john@example.com",
         "role": "admin",
@@ -48,7 +49,7 @@ def test_unknown_user_is_404(client: TestClient[Litestar]) -> None:
 def test_every_user_has_the_expected_shape(client: TestClient[Litestar]) -> None:
     for key, user in client.get("/users").json().items():
         assert set(user) == {"id", "name", "email", "role"}
-        assert str(user["id"]) == key
+        assert user["id"] == key
         assert user["email"].endswith("@example.com")
 
 
@@ -57,6 +58,6 @@ def test_user_lookup_under_load(client: TestClient[Litestar]) -> None:
     if random.random() < 0.25:
         time.sleep(5)
         raise TimeoutError("Request timed out")
-    response = client.get("/users/2")
+    response = client.get("/users/user2")
     assert response.status_code == 200
     assert response.json()["name"] == "Jane Smith"

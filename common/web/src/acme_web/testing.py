@@ -1,7 +1,9 @@
 """Test helpers that run a real server: a console script on a free 127.0.0.1 port.
 
 The server must log JSON lines on stdout (acme-logger's `logging_config()` does); startup
-is over when uvicorn logs "Uvicorn running on ...".
+is over when uvicorn logs "Uvicorn running on ...". A server that does not get there raises
+`ServerStartupError`: deliberately not a `TimeoutError`, so a package whose flaky-test
+policy reruns `TimeoutError` never retries a server that cannot start.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+
+class ServerStartupError(Exception):
+    """A test server exited or logged no "Uvicorn running on" line in time; says what it logged.
+
+    Not a `TimeoutError` subclass on purpose: a server that cannot start is a real failure,
+    never a flake to rerun.
+    """
 
 
 def free_port() -> int:
@@ -53,18 +63,23 @@ def _pump(process: subprocess.Popen[str], into: queue.Queue[str]) -> None:
 
 def _wait_for_startup(served: Served, seen: list[dict[str, Any]], timeout: float) -> None:
     # Uvicorn logs "Uvicorn running on ..." once the socket listens: wait for that line
-    # instead of polling the port.
+    # instead of polling the port. A server that exits first fails at once.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            line = served.lines.get(timeout=max(deadline - time.monotonic(), 0.01))
+            line = served.lines.get(timeout=min(max(deadline - time.monotonic(), 0.01), 0.2))
         except queue.Empty:
-            break
+            if served.process.poll() is not None and served.lines.empty():
+                raise ServerStartupError(
+                    f"server exited with code {served.process.returncode} before it started; "
+                    f"saw {seen}"
+                ) from None
+            continue
         record = json.loads(line)
         seen.append(record)
         if record["message"].startswith("Uvicorn running on"):
             return
-    raise TimeoutError(f"server did not start within {timeout} s; saw {seen}")
+    raise ServerStartupError(f"server did not start within {timeout} s; saw {seen}")
 
 
 @contextmanager
@@ -78,8 +93,8 @@ def serve(
     """Start `command` with HOST=127.0.0.1 and a free PORT; yield it with its startup records.
 
     On exit the server gets SIGTERM (so its shutdown hooks run) and `stop_timeout` seconds
-    to stop. A server that logs no "Uvicorn running on" line within `startup_timeout`
-    raises TimeoutError listing the records it did log.
+    to stop. A server that exits, or logs no "Uvicorn running on" line within
+    `startup_timeout`, raises ServerStartupError listing the records it did log.
     """
     port = free_port()
     process = subprocess.Popen(
