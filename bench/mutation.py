@@ -138,7 +138,14 @@ def run_mutmut(workdir: Path, names: Sequence[str], max_children: int) -> None:
     """`mutmut run` in the copy; its chatty progress goes to mutmut.log there."""
     mutmut = Path(sys.executable).with_name("mutmut")
     log = workdir / "mutmut.log"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # bench/ on the path for the plugin that trims property tests (mutation_hypothesis.py).
+    path = os.pathsep.join(p for p in (str(ROOT / "bench"), os.environ.get("PYTHONPATH")) if p)
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": path,
+        "PYTEST_PLUGINS": "mutation_hypothesis",
+    }
     with log.open("w", encoding="utf-8") as out:
         done = subprocess.run(
             [str(mutmut), "run", "--max-children", str(max_children), *names],
