@@ -32,6 +32,26 @@ PYTEST_PLUGINS = "--disable-plugin-autoload -p rerunfailures"
 GITIGNORE = ".venv/\n.acme/\ndist/\n__pycache__/\n.pytest_cache/\n.mypy_cache/\n"
 
 
+# The repository root: the pipeline's own tests read files that belong to no package.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def repository_file(path: str) -> Path:
+    """A file of the repository root that a test reads; a clear failure when it is absent.
+
+    In a Dagger test container the root holds only what the module copies in (its
+    TOOL_TEST_ROOT_FILES): a missing file means the container lacks it, not a broken test.
+    """
+    found = REPOSITORY / path
+    if not found.exists():
+        pytest.fail(
+            f"{path} is missing from {REPOSITORY}: this test reads the repository's {path}; "
+            "in a Dagger container, acme_ci.dagger.containers.TOOL_TEST_ROOT_FILES must list it",
+            pytrace=False,
+        )
+    return found
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

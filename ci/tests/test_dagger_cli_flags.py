@@ -19,16 +19,14 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from dagger.mod._utils import get_module
 
 from acme_ci.dagger.main import AcmeCi
 
+from .conftest import repository_file
 from .test_dagger_registration import Fn, register_until_engine
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # cmd/dagger/main.go: installGlobalFlags (persistent flags of the root command) and the
 # root's hidden --help.
@@ -245,10 +243,7 @@ def call_errors(argv: list[str], functions: Functions) -> list[str]:
 
 @pytest.mark.anyio
 async def test_every_dagger_call_example_in_the_readme_parses(functions: Functions) -> None:
-    readme = ROOT / "README.md"
-    if not readme.exists():
-        pytest.fail(f"{readme} is missing: the README's examples cannot be checked")
-    calls = readme_calls(readme.read_text(encoding="utf-8"))
+    calls = readme_calls(repository_file("README.md").read_text(encoding="utf-8"))
     assert calls, "the README shows no `dagger call` example"
     problems = {" ".join(argv): call_errors(argv, functions) for argv in calls}
     assert {call: errors for call, errors in problems.items() if errors} == {}

@@ -45,7 +45,7 @@ from acme_ci.dagger.source import SOURCE_IGNORE, UnknownBaseError
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.git import changed_files
 
-from .conftest import Repo
+from .conftest import Repo, repository_file
 
 ROOT = Path(__file__).resolve().parents[2]
 Chain = list[Selection]
@@ -146,6 +146,8 @@ class FakeEngine:
             return path.read_text(encoding="utf-8")
         if leaf.name == "glob":
             return sorted(p.relative_to(path).as_posix() for p in path.glob(leaf.args["pattern"]))
+        if leaf.name == "entries":  # directories end in "/" (core/directory.go, Entries)
+            return sorted(e.name + ("/" if e.is_dir() else "") for e in path.iterdir())
         raise AssertionError(f"unexpected host query: {leaf.name}")
 
     def run_git(self, chain: Chain, argv: tuple[str, ...], leaf: str) -> Any:
@@ -226,10 +228,13 @@ async def test_env_layers_base_uv_cache_deps_then_only_the_package_sources(
     mount = args_of(chain, "withMountedCache")
     assert [m["path"] for m in mount] == [images.UV_CACHE_DIR]
     assert args_of(chain_of(mount[0]["cache"]), "cacheVolume") == [{"key": "acme-ci-uv"}]
-    first_sync = names.index("withExec")
+    first_sync = next(
+        i for i, s in enumerate(chain) if s.name == "withExec" and s.args["args"][0] == "uv"
+    )
     assert names.index("withMountedCache") < first_sync
 
     assert execs(chain) == [
+        ["sh", "-c", images.INSTALL_GIT],  # git: in the base layer, for every package's tests
         ["uv", "sync", "--frozen", "--all-packages", "--no-install-workspace"],
         ["uv", "sync", "--frozen", "--inexact", "--package", "acme-user-service"],
     ]
@@ -257,7 +262,7 @@ async def test_dependency_layer_is_identical_for_every_package(engine: FakeEngin
     acme = module()
 
     def deps_layer(chain: Chain) -> list[tuple[str, str]]:
-        upto = [s.name for s in chain].index("withExec") + 1
+        upto = [repr(s.args.get("args", ""))[:5] for s in chain].index("['uv'") + 1
         return [(s.name, repr(sorted(s.args))) for s in chain[:upto]]
 
     layers = {
@@ -646,12 +651,14 @@ async def test_cd_rehearsal_publishes_and_maintains_throwaway_targets(engine: Fa
 
 
 def call_ids_before_side_effects(chain: Chain) -> list[str]:
-    """The call id set before each exec that is not a dependency install; '' when none is."""
+    """The call id set before each exec after the environment's build (git, uv sync): ''
+    where none is."""
+    builds = [i for i, s in enumerate(chain) if s.name == "withExec" and s.args["args"][0] == "uv"]
     ids, current = [], ""
-    for selection in chain:
+    for selection in chain[max(builds, default=-1) + 1 :]:
         if selection.name == "withEnvVariable" and selection.args["name"] == "ACME_CI_CALL_ID":
             current = selection.args["value"]
-        elif selection.name == "withExec" and selection.args["args"][:2] != ["uv", "sync"]:
+        elif selection.name == "withExec":
             ids.append(current)
             current = ""
     return ids
@@ -788,3 +795,34 @@ def test_test_containers_load_the_echo_plugin() -> None:
     (plugin,) = args_of(chain, "withNewFile")
     assert plugin["path"] == f"{env['PYTHONPATH']}/{junit_echo.PLUGIN}.py"
     assert plugin["contents"] == junit_echo.PLUGIN_SOURCE
+
+
+# ---------------------------------------------------------------- what the test suites need
+
+
+@pytest.mark.anyio
+async def test_the_module_packages_tests_get_the_root_files_they_read(engine: FakeEngine) -> None:
+    ws = load_workspace(ROOT)
+    await module().ci(all_=True, jobs=2)
+    by_package = {
+        args_of(q, "withWorkdir")[-1]["path"]: q
+        for q in engine.step_runs()
+        if execs(q)[-1][:3] == ["python", "-m", "pytest"]
+    }
+    for package in ws.packages:
+        run = by_package[in_src(package.path)]
+        files = {a["path"] for a in args_of(run, "withFile")} | {
+            a["path"] for a in args_of(run, "withDirectory")
+        }
+        root_files = {f"/src/{name}" for name in images.TOOL_TEST_ROOT_FILES}
+        if package.path == "ci":  # dagger.json's source: acme-ci tests the pipeline's files
+            assert root_files <= files
+        else:
+            assert not root_files & files, package.name
+        assert ["sh", "-c", images.INSTALL_GIT] in execs(run)
+    assert "git" in images.INSTALL_GIT.split()
+
+
+def test_a_test_reading_an_absent_root_file_fails_saying_so() -> None:
+    with pytest.raises(pytest.fail.Exception, match=r"no-such-file\.json is missing"):
+        repository_file("no-such-file.json")

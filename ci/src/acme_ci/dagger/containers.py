@@ -53,6 +53,19 @@ class UnknownServiceError(Exception):
     """A package asks for a backing service the Dagger module cannot provide."""
 
 
+# python:3.12-slim has no git; the pipeline's own tests (and any test building a repository)
+# run it.
+INSTALL_GIT = (
+    "apt-get update && apt-get install --yes --no-install-recommends git"
+    " && rm -rf /var/lib/apt/lists/*"
+)
+# The package that holds the Dagger module (dagger.json's "source": acme-ci) tests the
+# repository's pipeline files, which belong to no package: the module's declaration, the
+# workflows, the README's commands, the human entry point. Only its test containers get
+# them, so a change to them invalidates no other package's tests.
+TOOL_TEST_ROOT_FILES = ("dagger.json", ".github", "README.md", "pipeline.sh")
+
+
 def in_container(workdir: str) -> str:
     """The absolute container path of a root-relative workdir."""
     return SRC if workdir in ("", ".") else f"{SRC}/{workdir.strip('/')}"
@@ -64,6 +77,7 @@ def uv_base() -> dagger.Container:
     return (
         dag.container()
         .from_(PYTHON_IMAGE)
+        .with_exec(["sh", "-c", INSTALL_GIT])
         .with_file("/usr/local/bin/uv", uv)
         .with_env_variable("UV_PROJECT_ENVIRONMENT", VENV)
         # The cache volume is another file system: hard links would fail.
@@ -154,6 +168,21 @@ def service_command(script: str | None, app: str, port: int) -> list[str]:
     if script:
         return [script]
     return ["uvicorn", "--factory", app, "--host", "0.0.0.0", "--port", str(port)]
+
+
+def with_root_files(
+    ctr: dagger.Container, source: dagger.Directory, root_entries: Iterable[str]
+) -> dagger.Container:
+    """Add the root files the module package's tests read, those the source has."""
+    present = {entry.rstrip("/") for entry in root_entries}
+    for name in TOOL_TEST_ROOT_FILES:
+        if name not in present:
+            continue
+        if name == ".github":
+            ctr = ctr.with_directory(f"{SRC}/{name}", source.directory(name))
+        else:
+            ctr = ctr.with_file(f"{SRC}/{name}", source.file(name))
+    return ctr
 
 
 def test_services(ctr: dagger.Container, services: Iterable[str]) -> dagger.Container:

@@ -6,7 +6,9 @@ the containers from the dagger_* modules next to this one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 import anyio
@@ -18,7 +20,13 @@ from acme_ci.core.plan import Plan, PlanOptions, Step, make_plan
 from acme_ci.core.plan_format import plan_text
 from acme_ci.core.scheduler import RunResult, run_plan
 from acme_ci.core.workspace import Workspace
-from acme_ci.dagger.containers import SRC, package_env, runtime_image, test_services
+from acme_ci.dagger.containers import (
+    SRC,
+    package_env,
+    runtime_image,
+    test_services,
+    with_root_files,
+)
 from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
 from acme_ci.dagger.executor import ContainerExecutor, check_run
 from acme_ci.dagger.junit_echo import with_junit_echo
@@ -55,6 +63,14 @@ def checked(func: Callable[P, R]) -> Callable[P, R]:
     return cast(Callable[P, R], check(func))
 
 
+@dataclass(frozen=True)
+class RootFiles:
+    """The entries at the source's root, and the module package's directory ('' if none)."""
+
+    entries: tuple[str, ...]
+    module_dir: str
+
+
 @object_type
 class AcmeCi:
     """The ACME monorepo pipeline, the same plan as `./pipeline.sh` runs natively."""
@@ -69,16 +85,29 @@ class AcmeCi:
     async def _workspace(self) -> Workspace:
         return await read_workspace(self.source)
 
-    def _step_container(self, ws: Workspace, step: Step) -> dagger.Container:
+    def _step_container(self, ws: Workspace, step: Step, root_files: RootFiles) -> dagger.Container:
         ctr = package_env(ws, step.package, self.source)
-        if step.task == "test":
-            ctr = with_junit_echo(test_services(ctr, ws.get(step.package).settings.test_services))
+        if step.task != "test":
+            return ctr
+        package = ws.get(step.package)
+        ctr = with_junit_echo(test_services(ctr, package.settings.test_services))
+        if package.path == root_files.module_dir:
+            ctr = with_root_files(ctr, self.source, root_files.entries)
         return ctr
+
+    async def _root_files(self) -> RootFiles:
+        """The source's root entries, and the package dagger.json names as the module's."""
+        entries = tuple(await self.source.entries())
+        if "dagger.json" not in entries:
+            return RootFiles(entries, "")
+        declared = json.loads(await self.source.file("dagger.json").contents())
+        return RootFiles(entries, str(declared.get("source", "")).strip("/"))
 
     async def _run(
         self, ws: Workspace, plan: Plan, jobs: int
     ) -> tuple[RunResult, ContainerExecutor]:
-        executor = ContainerExecutor(lambda step: self._step_container(ws, step))
+        root_files = await self._root_files()
+        executor = ContainerExecutor(lambda step: self._step_container(ws, step, root_files))
         run = await run_plan(plan, executor, jobs=jobs, engine="dagger")
         return run, executor
 
