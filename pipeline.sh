@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The pipeline's human entry point: ./pipeline.sh ci|plan|test|cd [flags]  (see acme-ci --help).
+# The pipeline's human entry point: ./pipeline.sh ci|plan|test|cd|rehearse [flags]  (see acme-ci --help).
 # Bootstraps uv when it is missing, syncs the workspace environment from the lock file,
 # then hands over to acme-ci (which picks Dagger when an engine answers, else runs natively).
 set -euo pipefail
@@ -37,5 +37,11 @@ if [ "$(cat .venv/.acme-sync-stamp 2>/dev/null)" != "$stamp" ]; then
     # Bytecode compiled once here: every test step then starts its Python without recompiling.
     uv sync --frozen --all-packages --quiet --compile-bytecode
     echo "$stamp" >.venv/.acme-sync-stamp
+fi
+# rehearse: the Dagger module's functions in local podman containers (acme-rehearse --help);
+# its own entry point, so acme-ci never imports dagger.
+if [ "${1:-}" = rehearse ]; then
+    shift
+    exec uv run --frozen --no-sync acme-rehearse "$@"
 fi
 exec uv run --frozen --no-sync acme-ci "$@"

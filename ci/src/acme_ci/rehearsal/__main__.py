@@ -1,0 +1,7 @@
+"""`python -m acme_ci.rehearsal`: the same as the `acme-rehearse` console script."""
+
+import sys
+
+from acme_ci.rehearsal.cli import main
+
+sys.exit(main())

@@ -1,0 +1,138 @@
+"""`acme-rehearse` (./pipeline.sh rehearse): the Dagger module's functions in local containers.
+
+Exit codes: 0 every rehearsed call passed, 1 one failed, 2 this machine cannot rehearse (or
+bad usage); the reason is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Awaitable, Sequence
+from pathlib import Path
+
+import anyio
+
+from acme_ci.rehearsal import functions, preflight
+from acme_ci.rehearsal.functions import Outcome
+from acme_ci.rehearsal.session import Rehearsal, context_root, rehearsal, say
+from acme_ci.rehearsal.standins import describe_all
+
+LIMITS_NOTE = (
+    "rehearsal: the module's own queries, run by podman on local stand-in images "
+    "(not the real images, not the engine's cache)"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="acme-rehearse",
+        description="Run the Dagger module's functions, unchanged, in local podman containers.",
+    )
+    parser.add_argument("-C", dest="directory", default=".", help="the repository (default: .)")
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install tools")
+    sub = parser.add_subparsers(dest="function", required=True)
+    ci = sub.add_parser("ci", help="dagger call ci")
+    group = ci.add_mutually_exclusive_group()
+    group.add_argument("--base", default="", metavar="REF")
+    group.add_argument("--all", action="store_true")
+    ci.add_argument("--jobs", type=int, default=2, help="steps at a time (default 2)")
+    plan = sub.add_parser("plan", help="dagger call plan")
+    group = plan.add_mutually_exclusive_group()
+    group.add_argument("--base", default="", metavar="REF")
+    group.add_argument("--all", action="store_true")
+    for name in ("image", "serve"):
+        p = sub.add_parser(name, help=f"dagger call {name}, then GET /readiness, /liveness, /")
+        p.add_argument("service", nargs="*", help="service packages (default: every service)")
+    sub.add_parser("maintenance", help="dagger call maintenance, then maintenance --cleanup")
+    publish = sub.add_parser("publish", help="publish to a local registry, pull back, start")
+    publish.add_argument("--version", default="rehearsal")
+    sub.add_parser("everything", help="every function above (ci --all first)")
+    sub.add_parser(
+        "phase", help="ci --all when this machine can, else say why (for ./pipeline.sh test)"
+    )
+    sub.add_parser("stand-ins", help="list the module's image references and their stand-ins")
+    return parser
+
+
+async def _calls(r: Rehearsal, args: argparse.Namespace) -> list[Outcome]:
+    fn = "ci" if args.function == "phase" else args.function
+    outcomes: list[Outcome] = []
+
+    async def run(call: Awaitable[Outcome]) -> None:
+        outcome = await call
+        functions.print_outcome(outcome)
+        outcomes.append(outcome)
+
+    if fn == "ci":
+        await run(
+            functions.ci(
+                r,
+                getattr(args, "base", ""),
+                args.function == "phase" or args.all,
+                getattr(args, "jobs", 2),
+            )
+        )
+    elif fn == "plan":
+        await run(functions.plan(r, args.base, args.all))
+    elif fn in ("image", "serve", "everything"):
+        names = getattr(args, "service", None) or await functions.services_of(r)
+        if fn == "everything":
+            await run(functions.ci(r, "", True, 2))
+            await run(functions.plan(r, "HEAD~1", False))
+            await run(functions.ci(r, "HEAD~1", False, 2))
+        for name in names:
+            if fn in ("image", "everything"):
+                await run(functions.image(r, name))
+            if fn in ("serve", "everything"):
+                await run(functions.serve(r, name))
+        if fn == "everything":
+            await run(functions.maintenance(r))
+            await run(functions.publish(r, "rehearsal"))
+    elif fn == "maintenance":
+        await run(functions.maintenance(r))
+    elif fn == "publish":
+        await run(functions.publish(r, args.version))
+    return outcomes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.function == "stand-ins":
+        print("\n".join(describe_all()))
+        return 0
+    ready = preflight.check(install=not args.no_install, say=say)
+    if not ready.ok:
+        print(f"rehearsal: skipped: {ready.reason}", flush=True)
+        return 2
+    try:
+        root = context_root(Path(args.directory).resolve())
+    except FileNotFoundError as error:
+        print(f"rehearsal: {error}", flush=True)
+        return 2
+    started = time.monotonic()
+    say(LIMITS_NOTE)
+
+    async def go() -> list[Outcome]:
+        async with rehearsal(root) as r:
+            outcomes = await _calls(r, args)
+            built = ", ".join(f"{a} {s:.0f}s" for a, s in r.images.built.items())
+            say(f"rehearsal: stand-ins built: {built or 'none'}; reused: {len(r.images.reused)}")
+            say(
+                f"rehearsal: {r.engine.execs} execs run, {r.engine.cached_layers} layers reused "
+                "from earlier rehearsals"
+            )
+            for note in sorted(r.engine.dropped_notes):
+                print(f"rehearsal: not rehearsed: {note}", flush=True)
+            return outcomes
+
+    outcomes = anyio.run(go)
+    passed = sum(o.ok for o in outcomes)
+    failed = len(outcomes) - passed
+    names = ", ".join(o.name for o in outcomes if not o.ok)
+    print(
+        f"== rehearsal: {passed} passed, {failed} failed in {time.monotonic() - started:.1f}s"
+        f"{'; failed: ' + names if names else ''} ==",
+        flush=True,
+    )
+    return 0 if failed == 0 else 1

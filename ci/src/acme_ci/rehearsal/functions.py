@@ -1,0 +1,224 @@
+"""Each Dagger function rehearsed: called as `dagger call` would call it, its result checked
+the way a user would check it (a service answers, a published image pulls back and starts)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import dagger
+
+from acme_ci.core.workspace import Workspace
+from acme_ci.dagger.executor import PipelineFailedError
+from acme_ci.dagger.maintenance import MaintenanceFailedError
+from acme_ci.rehearsal.engine import Engine
+from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag, podman
+from acme_ci.rehearsal.registry import local_registry
+from acme_ci.rehearsal.session import Rehearsal
+from acme_ci.rehearsal.values import Ctr, Layer, Svc
+
+# What every service must answer with 200 (acme-health's probes and the root route).
+ROUTES = ("/readiness", "/liveness", "/")
+HTTP_PROBE = """
+import json, sys, time, urllib.request
+host, port, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+end, answers = time.time() + 90, {}
+for path in paths:
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=3) as r:
+                answers[path] = [r.status, r.read(300).decode("utf-8", "replace")]
+            break
+        except urllib.error.HTTPError as e:
+            answers[path] = [e.code, e.read(300).decode("utf-8", "replace")]
+            break
+        except OSError as e:
+            if time.time() > end:
+                answers[path] = [0, str(e)]
+                break
+            time.sleep(0.5)
+print(json.dumps(answers))
+"""
+
+
+@dataclass
+class Outcome:
+    """One rehearsed call: passed or not, and what it printed."""
+
+    name: str
+    ok: bool
+    seconds: float
+    lines: list[str] = field(default_factory=list)
+
+
+Call = Callable[[Rehearsal], Awaitable[Outcome]]
+
+
+async def timed(name: str, body: Callable[[], Awaitable[tuple[bool, list[str]]]]) -> Outcome:
+    started = time.monotonic()
+    try:
+        ok, lines = await body()
+    except dagger.QueryError as error:
+        ok, lines = False, [f"engine error: {error}"]
+    return Outcome(name, ok, time.monotonic() - started, lines)
+
+
+async def ci(r: Rehearsal, base: str, all_: bool, jobs: int) -> Outcome:
+    async def body() -> tuple[bool, list[str]]:
+        try:
+            summary = await r.module().ci(base=base, all_=all_, jobs=jobs)
+        except PipelineFailedError as error:
+            return False, str(error).splitlines()
+        return True, summary.splitlines()
+
+    label = "ci --all" if all_ else f"ci --base {base}" if base else "ci"
+    return await timed(label, body)
+
+
+async def plan(r: Rehearsal, base: str, all_: bool) -> Outcome:
+    async def body() -> tuple[bool, list[str]]:
+        return True, (await r.module().plan(base=base, all_=all_)).splitlines()
+
+    return await timed(f"plan --base {base}" if base else "plan", body)
+
+
+async def services_of(r: Rehearsal) -> list[str]:
+    ws: Workspace = await r.module()._workspace()
+    return [p.name for p in ws.packages if p.settings.kind == "service"]
+
+
+async def probe_http(engine: Engine, host: str, port: int, paths: Sequence[str]) -> dict[str, Any]:
+    """GET each path from a container on the rehearsal's network; {path: [status, body]}."""
+    probe = await engine.images.probe_image()
+    done = await podman(
+        "run",
+        "--rm",
+        *LIMITS,
+        "--network",
+        await engine.network(),
+        entrypoint_flag(["python3", "-c", HTTP_PROBE, host, str(port), *paths]),
+        probe,
+    )
+    answers: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answers
+
+
+async def answer_lines(engine: Engine, svc: Svc, name: str) -> tuple[bool, list[str]]:
+    """Start `svc`, GET its routes, stop it: (all 200, one line per route)."""
+    if not svc.ctr.ports:
+        return False, [f"{name}: the service exposes no port"]
+    port = svc.ctr.ports[0]
+    container = engine._name("serve")
+    await engine.start_service(svc, container, ["--network", await engine.network()])
+    try:
+        answers = await probe_http(engine, container, port, ROUTES)
+        logs = await podman("logs", "--tail", "5", container, check=False)
+    finally:
+        await podman("rm", "--force", "--time", "2", container, check=False)
+    lines = [
+        f"  GET :{port}{path} -> {status} {body[:80]!r}" for path, (status, body) in answers.items()
+    ]
+    ok = all(status == 200 for status, _ in answers.values())
+    if not ok:
+        lines += [f"  | {line}" for line in (logs.stdout + logs.stderr).splitlines()]
+    return ok, lines
+
+
+async def serve(r: Rehearsal, service: str) -> Outcome:
+    async def body() -> tuple[bool, list[str]]:
+        svc = await r.engine.value_of(await r.module().serve(service))
+        return await answer_lines(r.engine, svc, service)
+
+    return await timed(f"serve --service {service}", body)
+
+
+async def image(r: Rehearsal, service: str) -> Outcome:
+    """The image run as `docker run` would: its own entrypoint, env and port."""
+
+    async def body() -> tuple[bool, list[str]]:
+        ctr: Ctr = await r.engine.value_of(await r.module().image(service))
+        svc = Svc(ctr, (*ctr.entrypoint, *ctr.default_args), ctr.digest)
+        ok, lines = await answer_lines(r.engine, svc, service)
+        tools = await podman(
+            "run",
+            "--rm",
+            *LIMITS,
+            entrypoint_flag(["sh", "-c", "command -v uv gcc git || true"]),
+            await r.engine.image(ctr),
+        )
+        extra = tools.stdout.split()
+        lines.append(f"  build tools in the image: {', '.join(extra) if extra else 'none'}")
+        return ok and not extra, lines
+
+    return await timed(f"image --service {service}", body)
+
+
+async def publish(r: Rehearsal, version: str) -> Outcome:
+    async def body() -> tuple[bool, list[str]]:
+        with local_registry() as registry:
+            refs = await r.module().publish(version=version, registry=f"{registry}/acme")
+            lines, ok = [], bool(refs)
+            for ref in refs:
+                lines.append(f"  published {ref}")
+                await podman("pull", "--quiet", "--tls-verify=false", ref)
+                config = (await podman("image", "inspect", ref)).stdout
+                data = json.loads(config)[0]["Config"]
+                ports = [int(p.split("/")[0]) for p in data.get("ExposedPorts") or {}]
+                ctr = Ctr(
+                    ref=ref,
+                    entrypoint=tuple(data.get("Entrypoint") or ()),
+                    default_args=tuple(data.get("Cmd") or ()),
+                    ports=tuple(ports),
+                    env=tuple(tuple(e.split("=", 1)) for e in data.get("Env") or []),  # type: ignore[misc]
+                    workdir=data.get("WorkingDir") or "/",
+                )
+                svc = Svc(await _pulled(ctr, ref), (*ctr.entrypoint, *ctr.default_args), ref)
+                started, route_lines = await answer_lines(r.engine, svc, ref)
+                lines += ["  pulled back and started:", *route_lines]
+                ok = ok and started
+                await podman("rmi", "--force", ref, check=False)
+        return ok, lines
+
+    return await timed(f"publish --version {version}", body)
+
+
+async def _pulled(ctr: Ctr, ref: str) -> Ctr:
+    image_id = (await podman("image", "inspect", "--format", "{{.Id}}", ref)).stdout.strip()
+    return replace(ctr, layer=Layer(image=image_id))
+
+
+def maintenance_kwargs(r: Rehearsal, **wanted: Any) -> dict[str, Any]:
+    """The arguments the module's `maintenance` takes, of those the rehearsal wants to pass."""
+    accepted = inspect.signature(type(r.module()).maintenance).parameters
+    return {k: v for k, v in wanted.items() if k in accepted}
+
+
+async def maintenance(r: Rehearsal) -> Outcome:
+    """maintenance, then maintenance --cleanup, both against the same rehearsed services."""
+
+    async def body() -> tuple[bool, list[str]]:
+        lines: list[str] = []
+        ok = True
+        kwargs = maintenance_kwargs(r, rehearsal=True)
+        for cleanup in (False, True):
+            label = "maintenance --cleanup" if cleanup else "maintenance"
+            try:
+                report = await r.module().maintenance(cleanup=cleanup, **kwargs)
+                lines += [f"{label}: passed", *(f"  | {x}" for x in report.splitlines())]
+            except MaintenanceFailedError as error:
+                ok = False
+                lines += [f"{label}: FAILED", *(f"  | {x}" for x in str(error).splitlines())]
+        return ok, lines
+
+    return await timed("maintenance, then maintenance --cleanup", body)
+
+
+def print_outcome(outcome: Outcome) -> None:
+    for line in outcome.lines:
+        print(line, flush=True)
+    verdict = "passed" if outcome.ok else "FAILED"
+    print(f"== rehearsal {outcome.name}: {verdict} in {outcome.seconds:.1f}s ==", flush=True)

@@ -1,0 +1,76 @@
+"""One rehearsal: the stand-ins, the engine installed in dagger-io, and the module's main
+object with its source loaded the way the engine loads it (DefaultPath and Ignore)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import typing
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagger import DefaultPath, Ignore, dag
+
+from acme_ci.dagger.main import AcmeCi
+from acme_ci.rehearsal.engine import Engine
+from acme_ci.rehearsal.standins import StandIns
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def state_dir() -> Path:
+    """Kept between rehearsals and clones: which exec layers are already built."""
+    base = os.environ.get("XDG_CACHE_HOME") or ("/var/cache" if os.geteuid() == 0 else "~/.cache")
+    return Path(base).expanduser() / "acme-rehearsal"
+
+
+def source_settings() -> tuple[str, list[str]]:
+    """The module's `source` field: its DefaultPath and Ignore patterns, as declared."""
+    hint = typing.get_type_hints(AcmeCi, include_extras=True)["source"]
+    default, patterns = "/", []
+    for meta in getattr(hint, "__metadata__", ()):
+        if isinstance(meta, DefaultPath):
+            default = meta.from_context
+        elif isinstance(meta, Ignore):
+            patterns = list(meta.patterns)
+    return default, patterns
+
+
+def context_root(start: Path) -> Path:
+    """The module's context directory: the git repository holding dagger.json."""
+    for directory in (start, *start.parents):
+        if (directory / "dagger.json").is_file() and (directory / ".git").exists():
+            return directory
+    for directory in (start, *start.parents):
+        if (directory / "dagger.json").is_file():
+            return directory
+    raise FileNotFoundError(f"no dagger.json in {start} or above")
+
+
+@dataclass
+class Rehearsal:
+    engine: Engine
+    images: StandIns
+    root: Path
+
+    def module(self) -> AcmeCi:
+        """The module's main object, its source as `dagger call` would load it."""
+        default, patterns = source_settings()
+        path = self.root / default.strip("/")
+        return AcmeCi(source=dag.host().directory(str(path), exclude=patterns))
+
+
+@contextlib.asynccontextmanager
+async def rehearsal(root: Path) -> AsyncIterator[Rehearsal]:
+    images = StandIns(say)
+    engine = Engine(images, say, state_dir())
+    try:
+        with engine.installed():
+            await images.prepare()
+            yield Rehearsal(engine, images, root)
+    finally:
+        await engine.close()
