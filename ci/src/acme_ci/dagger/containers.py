@@ -186,16 +186,17 @@ def with_root_files(
 
 
 def test_services(ctr: dagger.Container, services: Iterable[str]) -> dagger.Container:
-    """Bind each named backing service and set the variables its integration tests read."""
+    """Bind each backing service the package declares, under the variables its tests read
+    (acme_integrations.testing: TEST_POSTGRES_URL, TEST_S3_ENDPOINT_URL and its keys;
+    test_kafka: KAFKA_BOOTSTRAP_SERVERS). Never the variables of a real target (S3_*, AWS_*,
+    DATABASE_URL): a suite that reads those must not find a server it did not ask for."""
     for name in services:
         if name == "s3":
             ctr = (
                 ctr.with_service_binding("s3", s3_service())
-                .with_env_variable("S3_ENDPOINT_URL", f"http://s3:{S3_PORT}")
-                .with_env_variable("S3_BUCKET", "acme-ci-test")
-                .with_env_variable("AWS_ACCESS_KEY_ID", TEST_AWS_KEY)
-                .with_env_variable("AWS_SECRET_ACCESS_KEY", TEST_AWS_KEY)
-                .with_env_variable("AWS_REGION", "us-east-1")
+                .with_env_variable("TEST_S3_ENDPOINT_URL", f"http://s3:{S3_PORT}")
+                .with_env_variable("TEST_AWS_ACCESS_KEY_ID", TEST_AWS_KEY)
+                .with_env_variable("TEST_AWS_SECRET_ACCESS_KEY", TEST_AWS_KEY)
             )
         elif name == "postgres":
             ctr = ctr.with_service_binding("postgres", postgres_service()).with_env_variable(
