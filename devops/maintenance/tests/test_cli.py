@@ -29,6 +29,10 @@ def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
         "--json",
         "--dry-run",
         "--journal",
+        "--glacier-min-size",
+        "--retention-days",
+        "--upload-max-age-hours",
+        "--hung-query-seconds",
     ):
         assert flag in out
     assert "KAFKA_BOOTSTRAP_SERVERS" in out
@@ -115,6 +119,7 @@ def test_only_runs_just_the_named_subsystems(
         ["--seed", "3"],
         ["--backend", "simulated", "--time-scale", "0"],
         ["--backend", "mainframe"],
+        ["--backend", "simulated", "--retention-days", "3"],
     ],
 )
 def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -143,3 +148,75 @@ def test_dry_run_of_an_unconfigured_subsystem_exits_2(capsys: pytest.CaptureFixt
     code = main(["--dry-run", "--only", "s3"], env={})
     assert code == 2
     assert "s3: NOT CONFIGURED" in capsys.readouterr().out
+
+
+def test_dry_run_shows_where_the_journal_is_and_every_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "MAINTENANCE_RETENTION_DAYS": "30",
+        "MAINTENANCE_GLACIER_MIN_SIZE": "1GB",
+    }
+    code = main(["--dry-run", "--only", "db", "--retention-days", "7"], env=env)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert (
+        f"journal: written to database table acme_maintenance_journal in {env['DATABASE_URL']} "
+        "(default: DATABASE_URL is set)" in out
+    )
+    assert "MAINTENANCE_RETENTION_DAYS: 7 days" in out  # the flag beats the variable
+    assert "(from --retention-days)" in out
+    assert "MAINTENANCE_GLACIER_MIN_SIZE: 1000000000 bytes" in out
+    assert "(from MAINTENANCE_GLACIER_MIN_SIZE)" in out
+    assert "MAINTENANCE_UPLOAD_MAX_AGE_HOURS: 24 hours" in out
+    assert "MAINTENANCE_HUNG_QUERY_SECONDS: 300 seconds" in out
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_dry_run_of_a_cleanup_says_the_journal_is_read_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = tmp_path / "j.json"
+    main([*SIMULATED, "--dry-run", "--cleanup", "--journal", str(journal)])
+    assert f"journal: read from and written to file {journal} (from --journal)" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAINTENANCE_GLACIER_MIN_SIZE", "-1MB"),
+        ("MAINTENANCE_RETENTION_DAYS", "-1"),
+        ("MAINTENANCE_UPLOAD_MAX_AGE_HOURS", "a day"),
+        ("MAINTENANCE_HUNG_QUERY_SECONDS", "-30"),
+    ],
+)
+def test_an_unusable_threshold_variable_exits_2_naming_it(
+    variable: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    faults = FaultPlan()
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", variable: value}
+    code = main(["--only", "db"], env=env, faults=faults)
+    captured = capsys.readouterr()
+    assert code == 2
+    assert f"{variable}={value} is invalid" in captured.err
+    assert captured.out == ""
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_an_unusable_threshold_flag_exits_2_naming_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
+    assert main(["--dry-run", "--glacier-min-size", "big"], env=env) == 2
+    assert "--glacier-min-size=big is invalid" in capsys.readouterr().err
+
+
+def test_the_text_report_says_where_the_journal_was_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = tmp_path / "j.json"
+    assert main([*SIMULATED, "--only", "s3", "--journal", str(journal)]) == 0
+    assert f"journal: written to file {journal}" in capsys.readouterr().out

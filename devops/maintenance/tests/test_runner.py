@@ -178,10 +178,13 @@ async def test_an_unexpected_exception_is_reported_not_swallowed() -> None:
 
 
 async def test_the_original_deadlock_is_absorbed_by_local_retries() -> None:
-    # With the original 1-in-3 "Deadlock detected", a seed whose first check fails.
+    # With the original 1-in-3 "Deadlock detected", a seed whose first check fails: the
+    # run is green only because the check was retried in place.
     plans = simulated_plans(targets=("database",), deadlock_probability=1 / 3)
     result = await run(plans, run_settings())
     database = result.subsystems[0]
     check = next(op for op in database.operations if op.operation == "check for deadlocks")
     assert database.status == "ok"
+    assert check.attempts >= 2
+    assert check.retried[0].startswith("attempt 1: DeadlockError: Deadlock detected")
     assert check.attempts == len(check.retried) + 1
