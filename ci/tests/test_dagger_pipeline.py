@@ -16,6 +16,7 @@ tests can assert the exact pipelines: images, cache mounts, argv, services, secr
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ from acme_ci.core.plan import make_plan
 from acme_ci.core.plan_format import plan_text
 from acme_ci.dagger import containers as images
 from acme_ci.dagger import junit_echo
+from acme_ci.dagger.deploy import image_ref
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.maintenance import MaintenanceFailedError, TargetsError
@@ -831,3 +833,26 @@ async def test_the_module_packages_tests_get_the_root_files_they_read(engine: Fa
 def test_a_test_reading_an_absent_root_file_fails_saying_so() -> None:
     with pytest.raises(pytest.fail.Exception, match=r"no-such-file\.json is missing"):
         repository_file("no-such-file.json")
+
+
+def test_image_references_are_lowercase_whatever_the_owners_case() -> None:
+    # The OCI reference grammar (distribution/reference): a repository path is lowercase.
+    ref = image_ref("ghcr.io/ACME-Corp/", "acme-user-service", "3f2a9cDEF")
+    assert ref == "ghcr.io/acme-corp/acme-user-service:3f2a9cDEF"
+    repository, tag = ref.rsplit(":", 1)
+    assert re.fullmatch(
+        r"[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*", repository.split("/", 1)[1]
+    )
+    assert re.fullmatch(r"[\w][\w.-]{0,127}", tag)
+
+
+@pytest.mark.anyio
+async def test_publish_and_deploy_use_the_lowercased_references(engine: FakeEngine) -> None:
+    refs = await module().publish("abc123", "ghcr.io/ACME-Corp")
+    assert all(r.startswith("ghcr.io/acme-corp/") for r in refs)
+    docs = list(yaml.safe_load_all(await module().deploy("abc123", "ghcr.io/ACME-Corp")))
+    images_used = [
+        c["image"] for d in docs[::2] for c in d["spec"]["template"]["spec"]["containers"]
+    ]
+    assert images_used
+    assert all(i.startswith("ghcr.io/acme-corp/") for i in images_used)

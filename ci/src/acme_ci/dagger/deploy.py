@@ -16,8 +16,13 @@ MANIFEST_PATH = "/manifests/acme.yaml"
 
 
 def image_ref(registry: str, package: str, version: str) -> str:
-    """The reference a service's image is published under."""
-    return f"{registry.rstrip('/')}/{package}:{version}"
+    """The reference a service's image is published under.
+
+    The repository part is lowercased: an OCI reference allows no capitals there, and
+    `ghcr.io/${{ github.repository_owner }}` keeps the owner's (e.g. ghcr.io/ACME-Corp). The
+    tag keeps its case (capitals are valid in a tag).
+    """
+    return f"{registry.rstrip('/').lower()}/{package.lower()}:{version}"
 
 
 def service_packages(ws: Workspace) -> tuple[Package, ...]:
