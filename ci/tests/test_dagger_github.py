@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYAML is not a dependency
 
-from .conftest import repository_file
+from .conftest import Repo, git, repository_file
 
 ROOT = Path(__file__).resolve().parents[2]
 # At least ci.yml: when .github/ is absent, its test says so rather than vanishing.
@@ -112,8 +113,59 @@ def test_ci_runs_dagger_call_ci_with_full_history_on_prs_and_main() -> None:
     assert checkout["with"]["fetch-depth"] == 0
     (step,) = dagger_steps(job)
     assert step["with"]["verb"] == "call"
-    assert step["with"]["args"].startswith("ci --base ")
-    assert "'origin/main'" in step["with"]["args"]
+    assert step["with"]["args"] == "ci ${{ steps.base.outputs.args }}"
+
+
+def base_args(repo: Repo, event: str, base_ref: str = "", before: str = "") -> str:
+    """What the workflow's base step selects, run by bash in a real repository."""
+    (step,) = [s for s in workflow("ci.yml")["jobs"]["ci"]["steps"] if s.get("id") == "base"]
+    assert step["env"] == {
+        "EVENT": "${{ github.event_name }}",
+        "BASE_REF": "${{ github.base_ref }}",
+        "BEFORE": "${{ github.event.before }}",
+    }
+    output = repo.root / "github-output"
+    output.write_text("", encoding="utf-8")
+    env = {
+        **os.environ,
+        "EVENT": event,
+        "BASE_REF": base_ref,
+        "BEFORE": before,
+        "GITHUB_OUTPUT": str(output),
+    }
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo.root, env=env, check=True)
+    (line,) = output.read_text(encoding="utf-8").splitlines()
+    return line.removeprefix("args=")
+
+
+def test_a_pull_request_is_compared_with_its_target_branch(repo: Repo) -> None:
+    assert base_args(repo, "pull_request", base_ref="release/2.x") == "--base origin/release/2.x"
+    assert base_args(repo, "pull_request", base_ref="main") == "--base origin/main"
+
+
+def test_a_push_is_compared_with_the_commit_it_replaced(repo: Repo) -> None:
+    before = git(repo.root, "rev-parse", "HEAD").strip()
+    repo.write("libs/core/src/core/extra.py", "X = 1\n")
+    repo.commit("core changed")
+    assert base_args(repo, "push", before=before) == f"--base {before}"
+
+
+def test_a_first_push_or_a_force_push_selects_everything(repo: Repo) -> None:
+    # A branch's first push: `before` is all zeros.
+    assert base_args(repo, "push", before="0" * 40) == "--all"
+    # After a force push `before` is a commit the checkout does not have.
+    assert base_args(repo, "push", before="1234567" + "0" * 33) == "--all"
+    assert base_args(repo, "push", before="") == "--all"
+
+
+def test_checkouts_keep_no_token_for_the_engine_to_upload() -> None:
+    """The module's source is the checkout with .git (DefaultPath("/")): a persisted token
+    would travel into the engine with it."""
+    for name, job in workflow("ci.yml")["jobs"].items():
+        checkouts = [s for s in job["steps"] if uses(s, "actions/checkout")]
+        assert checkouts, name
+        for checkout in checkouts:
+            assert checkout["with"]["persist-credentials"] is False, name
 
 
 def test_every_dagger_step_pins_a_released_action_and_the_locked_cli() -> None:
