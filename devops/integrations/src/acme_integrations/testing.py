@@ -46,16 +46,21 @@ def postgres_required(env: Mapping[str, str]) -> bool:
     return bool(env.get("TEST_POSTGRES_URL")) or env.get("ACME_REQUIRE_POSTGRES", "") in _TRUE
 
 
-def find_postgres_tool(name: str) -> str | None:
-    """``initdb``/``pg_ctl`` on PATH, else in the newest Debian ``/usr/lib/postgresql/N/bin``."""
+DEBIAN_POSTGRES_BINS = "/usr/lib/postgresql/*/bin"
+
+
+def find_postgres_tool(name: str, versioned: str = DEBIAN_POSTGRES_BINS) -> str | None:
+    """``name`` on PATH, else in the newest versioned directory (Debian keeps it there)."""
     found = shutil.which(name)
     if found:
         return found
-    candidates = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
-    candidates.sort(
-        key=lambda path: int(Path(path).parts[-3]) if Path(path).parts[-3].isdigit() else 0
-    )
-    return candidates[-1] if candidates else None
+
+    def version(path: str) -> int:
+        number = Path(path).parent.parent.name
+        return int(number) if number.isdigit() else -1
+
+    candidates = [path for path in glob.glob(f"{versioned}/{name}") if os.access(path, os.X_OK)]
+    return max(candidates, key=version) if candidates else None
 
 
 def _free_port() -> int:
