@@ -33,6 +33,8 @@ def report_data(run: RunResult) -> dict[str, Any]:
                 "blocked_by": list(r.blocked_by),
                 "log": r.log_path,
                 "cache_key": r.cache_key,
+                "cache_source": r.cache_source,
+                "cache_bytes": r.cache_bytes,
             }
             for r in run.results
         ],
@@ -42,6 +44,7 @@ def report_data(run: RunResult) -> dict[str, Any]:
             "duration": round(expected_length, 3),
         },
         "warnings": list(run.warnings),
+        "remote_cache": run.remote_cache,
     }
 
 
@@ -58,7 +61,7 @@ def report_markdown(run: RunResult, title: str = "acme-ci") -> str:
     ]
     for r in run.results:
         flakes = ", ".join(f"`{f.test_id}` (x{f.attempts})" for f in r.flakes) or ""
-        cached = "yes" if r.status == "cached" else ""
+        cached = (r.cache_source or "yes") if r.status == "cached" else ""
         lines.append(f"| {r.step_id} | {r.status} | {r.duration:.1f}s | {cached} | {flakes} |")
     path, length = run.critical_path()
     lines += ["", f"Critical path ({length:.1f}s): {' → '.join(path) or '-'}"]

@@ -46,6 +46,9 @@ class StepResult:
     log_path: str | None = None
     cache_key: str | None = None
     blocked_by: tuple[str, ...] = ()
+    # Where a hit came from ("local" or "remote"), and the bytes moved to or from the remote.
+    cache_source: str | None = None
+    cache_bytes: int = 0
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,8 @@ class RunResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
     # Expected step durations from earlier runs (empty: never measured).
     expected: Mapping[str, float] = field(default_factory=dict)
+    # The remote cache's location and scopes, when one is configured.
+    remote_cache: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -7,14 +7,16 @@ from acme_ci.core.scheduler import RunResult
 
 def summary_text(run: RunResult) -> str:
     """The table, the critical path, warnings, and every failure with its log tail."""
-    rows = [("step", "status", "duration", "cached", "flakes")]
+    remote = run.remote_cache is not None
+    rows = [("step", "status", "duration", "cached", *(("remote",) if remote else ()), "flakes")]
     for r in run.results:
         rows.append(
             (
                 r.step_id,
                 r.status,
                 f"{r.duration:.1f}s" if r.status != "blocked" else "-",
-                "yes" if r.status == "cached" else "no",
+                (r.cache_source or "yes") if r.status == "cached" else "no",
+                *((_moved(r.status, r.cache_bytes),) if remote else ()),
                 ", ".join(f"{f.test_id} (x{f.attempts})" for f in r.flakes) or "-",
             )
         )
@@ -40,6 +42,14 @@ def summary_text(run: RunResult) -> str:
         f"{len(run.results)} steps: {counts or 'nothing to do'} in {run.duration:.1f}s "
         f"(engine: {run.engine})"
     )
+    if run.remote_cache is not None:
+        hits = sum(1 for r in run.results if r.cache_source == "remote")
+        down = sum(r.cache_bytes for r in run.results if r.status == "cached")
+        up = sum(r.cache_bytes for r in run.results if r.status != "cached")
+        lines.append(
+            f"Remote cache {run.remote_cache}: {hits} hits, "
+            f"{_size(down)} downloaded, {_size(up)} uploaded"
+        )
     if run.flakes:
         lines.append(f"Flaky tests (passed after a rerun): {len(run.flakes)}")
         for r in run.results:
@@ -56,3 +66,17 @@ def summary_text(run: RunResult) -> str:
             lines.append(f"  failing tests: {', '.join(r.failed_tests)}")
         lines.extend(f"  | {line}" for line in r.output.splitlines())
     return "\n".join(lines)
+
+
+def _moved(status: str, size: int) -> str:
+    if not size:
+        return "-"
+    return f"{'down' if status == 'cached' else 'up'} {_size(size)}"
+
+
+def _size(size: int) -> str:
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"

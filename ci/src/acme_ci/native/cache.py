@@ -9,10 +9,12 @@ output file, so a corrupt entry is detected, discarded and recomputed.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -37,6 +39,8 @@ class CachedResult:
     output: str
     attempts: int
     flakes: tuple[tuple[str, int], ...]
+    passed_tests: int = 0
+    skipped_tests: int = 0
 
 
 class FileHasher:
@@ -125,6 +129,8 @@ class Cache:
                 output=str(meta["output"]),
                 attempts=int(meta["attempts"]),
                 flakes=tuple((str(t), int(a)) for t, a in meta["flakes"]),
+                passed_tests=int(meta.get("passed_tests", 0)),
+                skipped_tests=int(meta.get("skipped_tests", 0)),
             )
         except CorruptEntry:
             self.discard(key)
@@ -157,6 +163,44 @@ class Cache:
             meta = asdict(result)
             entry = {"meta": meta, "checksum": _checksum(meta, outputs)}
             (staging / "entry.json").write_text(json.dumps(entry), encoding="utf-8")
+            try:
+                staging.rename(final)
+            except OSError:
+                if not final.exists():
+                    raise
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def pack(self, key: str) -> bytes | None:
+        """The entry as one gzipped tar (entry.json and outputs/), None if there is none."""
+        entry_dir = self._entry_dir(key)
+        if not (entry_dir / "entry.json").is_file():
+            return None
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+            tar.add(entry_dir, arcname=".")
+        return buffer.getvalue()
+
+    def install(self, key: str, packed: bytes) -> None:
+        """Put a packed entry (from `pack`, via the remote cache) in place, atomically.
+
+        Raises CorruptEntry when the archive cannot be unpacked; `load` then checks it.
+        """
+        final = self._entry_dir(key)
+        if final.exists():
+            return
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
+        try:
+            try:
+                with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
+                    # "data": no absolute paths, no escaping links, no devices.
+                    tar.extractall(staging, filter="data")
+            except (tarfile.TarError, OSError, EOFError) as error:
+                raise CorruptEntry(
+                    f"cache entry {key[:12]}: unreadable archive ({error})"
+                ) from error
             try:
                 staging.rename(final)
             except OSError:

@@ -28,6 +28,32 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         "--jobs", type=_positive, default=os.cpu_count() or 1, help="parallel steps (default: CPUs)"
     )
     parser.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+    remote = parser.add_argument_group(
+        "remote cache",
+        "an S3 step cache behind the local one; credentials, region and endpoint from boto3's "
+        "configuration (AWS_* variables, profiles); ACME_CACHE_SIGNING_KEY signs and checks "
+        "every entry",
+    )
+    remote.add_argument(
+        "--cache-url", metavar="s3://BUCKET/PREFIX", help="remote cache (env: ACME_CACHE_URL)"
+    )
+    remote.add_argument(
+        "--cache-read-only",
+        action="store_true",
+        help="read the remote cache, never write it (env: ACME_CACHE_READ_ONLY=1)",
+    )
+    remote.add_argument(
+        "--cache-scope",
+        metavar="BRANCH",
+        help="the scope this run writes and reads first (env: ACME_CACHE_SCOPE; "
+        "default: GITHUB_REF_NAME, else the checked-out branch)",
+    )
+    remote.add_argument(
+        "--cache-default-scope",
+        metavar="BRANCH",
+        help="the default branch's scope, read second (env: ACME_CACHE_DEFAULT_SCOPE; "
+        "default: main)",
+    )
     parser.add_argument(
         "--engine",
         choices=("auto", "native", "dagger"),

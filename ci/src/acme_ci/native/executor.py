@@ -16,6 +16,7 @@ from acme_ci.core.plan import Step
 from acme_ci.core.scheduler import Flake, StepResult
 from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 from acme_ci.native.flakes import append_flakes
+from acme_ci.native.remote_cache import RemoteCache
 
 TAIL_LINES = 40
 STEP_TIMEOUT = 1800.0
@@ -32,6 +33,8 @@ class NativeExecutor:
     fingerprint: str = ""
     commit: str | None = None
     flake_record: Path | None = None
+    # Behind the local cache: looked up on a local miss, stored to after a local store.
+    remote: RemoteCache | None = None
     # A hung test must fail the run with a message, never hold CI until the runner dies.
     step_timeout: float = STEP_TIMEOUT
     warnings: list[str] = field(default_factory=list)
@@ -55,7 +58,10 @@ class NativeExecutor:
         key = None
         if self.cache is not None and self.hasher is not None:
             key = step_key(step, self.hasher, self.fingerprint)
-            hit = self._lookup(key, step)
+            hit, source, moved = self._lookup(key, step), "local", 0
+            if hit is None and self.remote is not None:
+                hit, moved = await self._remote_lookup(key, step)
+                source = "remote"
             if hit is not None:
                 return StepResult(
                     step.id,
@@ -64,7 +70,11 @@ class NativeExecutor:
                     output=hit.output,
                     attempts=hit.attempts,
                     flakes=tuple(Flake(t, step.package, a) for t, a in hit.flakes),
+                    passed_tests=hit.passed_tests,
+                    skipped_tests=hit.skipped_tests,
                     cache_key=key,
+                    cache_source=source,
+                    cache_bytes=moved,
                 )
         result = await self._execute(step)
         if self.flake_record is not None:
@@ -79,9 +89,30 @@ class NativeExecutor:
                     result.output,
                     result.attempts,
                     tuple((f.test_id, f.attempts) for f in result.flakes),
+                    result.passed_tests,
+                    result.skipped_tests,
                 ),
             )
+            if self.remote is not None:
+                packed = self.cache.pack(key)
+                if packed is not None:
+                    sent = await anyio.to_thread.run_sync(self.remote.store, key, packed)
+                    result = replace(result, cache_bytes=sent)
         return replace(result, cache_key=key)
+
+    async def _remote_lookup(self, key: str, step: Step) -> tuple[CachedResult | None, int]:
+        """Fetch the entry from the remote cache into the local one, then load it from there."""
+        assert self.remote is not None
+        assert self.cache is not None
+        fetched = await anyio.to_thread.run_sync(self.remote.fetch, key, step.id)
+        if fetched is None:
+            return None, 0
+        try:
+            self.cache.install(key, fetched.content)
+        except CorruptEntry as error:
+            self.warnings.append(f"{error} (remote, scope {fetched.scope!r}); the step runs")
+            return None, 0
+        return self._lookup(key, step), len(fetched.content)
 
     def _lookup(self, key: str, step: Step) -> CachedResult | None:
         assert self.cache is not None

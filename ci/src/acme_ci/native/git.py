@@ -81,3 +81,11 @@ def index_blobs(root: Path) -> dict[str, str] | None:
         if mode in ("100644", "100755", "120000") and stage == "0" and path not in modified:
             blobs[path] = blob
     return blobs
+
+
+def current_branch(root: Path) -> str | None:
+    """The checked-out branch's short name; None when detached or outside a repository."""
+    try:
+        return _git(root, "symbolic-ref", "--short", "-q", "HEAD").strip() or None
+    except GitError:
+        return None

@@ -19,6 +19,7 @@ from acme_ci.native import git
 from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
 from acme_ci.native.executor import NativeExecutor
 from acme_ci.native.history import load_durations, record_durations
+from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
 STATE_DIR = ".acme"
 # Never walked when git cannot list files: environments, caches and build products.
@@ -78,9 +79,14 @@ def run_native(
     use_cache: bool,
     on_event: EventHandler | None = None,
     record_flakes: bool = True,
+    remote: RemoteSettings | None = None,
 ) -> RunResult:
-    """Run `plan` with subprocesses under `root`; logs, cache and flakes under .acme/."""
+    """Run `plan` with subprocesses under `root`; logs, cache and flakes under .acme/.
+
+    With `remote` settings (and the cache on), the remote cache sits behind the local one.
+    """
     state = root / STATE_DIR
+    remote_cache = RemoteCache(remote) if remote is not None and use_cache else None
     executor = NativeExecutor(
         root=root,
         log_dir=state / "logs" / new_run_id(),
@@ -91,11 +97,16 @@ def run_native(
         fingerprint=environment_fingerprint(uv_version()),
         commit=git.head_commit(root),
         flake_record=state / "flakes.jsonl" if record_flakes else None,
+        remote=remote_cache,
     )
     expected = load_durations(state)
     result = anyio.run(_run, plan, executor, jobs, on_event, expected)
     record_durations(state, result)
-    return replace(result, warnings=(*result.warnings, *executor.warnings))
+    warnings = [*result.warnings, *executor.warnings]
+    if remote_cache is not None:
+        warnings += [*remote_cache.problems, *filter(None, [remote_cache.skipped])]
+        result = replace(result, remote_cache=remote_cache.describe())
+    return replace(result, warnings=tuple(warnings))
 
 
 async def _run(

@@ -24,6 +24,7 @@ from acme_ci.native.commands.common import (
     USAGE_ERRORS,
     finish,
     load,
+    remote_settings,
     usage_error,
 )
 from acme_ci.native.console import Progress
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         version = check_version(args.version)
         root, ws = load(args)
+        remote = remote_settings(args, root)
         choice = choose_engine(args.engine)
     except (*USAGE_ERRORS, VersionError) as error:
         return usage_error(error)
@@ -76,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
             return code == 0, "dagger call ci --all"
         plan = make_plan(ws, select_all(ws, "cd: every package"))
         result = run_native(
-            root, plan, jobs=args.jobs, use_cache=not args.no_cache, on_event=Progress()
+            root,
+            plan,
+            jobs=args.jobs,
+            use_cache=not args.no_cache,
+            on_event=Progress(),
+            remote=remote,
         )
         code = finish(result, args.report, "acme-ci cd: ci")
         return code == EXIT_OK, f"{len(result.failed)} step(s) failed" if code else "all green"

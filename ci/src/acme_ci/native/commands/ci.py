@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from acme_ci.native.commands.common import USAGE_ERRORS, finish, load, request_from, usage_error
+from acme_ci.native.commands.common import (
+    USAGE_ERRORS,
+    finish,
+    load,
+    remote_settings,
+    request_from,
+    usage_error,
+)
 from acme_ci.native.console import Progress
 from acme_ci.native.engine import choose_engine, run_on_dagger
 from acme_ci.native.runner import plan_for, run_native
@@ -20,10 +27,18 @@ def run(args: argparse.Namespace) -> int:
             flags = ["--jobs", str(args.jobs), *(["--base", args.base] if args.base else [])]
             return run_on_dagger(root, "ci", [*flags, *(["--all"] if args.all else [])])
         plan = plan_for(root, ws, request_from(args))
+        remote = remote_settings(args, root)
+        if remote is not None:
+            print(f"remote cache: {remote.url} ({remote.policy().describe()})", flush=True)
     except USAGE_ERRORS as error:
         return usage_error(error)
     print(f"selection: {plan.selection.note}; {len(plan.steps)} steps", flush=True)
     result = run_native(
-        root, plan, jobs=args.jobs, use_cache=not args.no_cache, on_event=Progress()
+        root,
+        plan,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        on_event=Progress(),
+        remote=remote,
     )
     return finish(result, args.report, "acme-ci ci")

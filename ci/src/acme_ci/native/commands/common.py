@@ -9,18 +9,21 @@ import sys
 from pathlib import Path
 
 from acme_ci.core.affected import SelectionError
+from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.report import report_data, report_markdown
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.summary import summary_text
 from acme_ci.core.workspace import Workspace, WorkspaceError
+from acme_ci.native import git
 from acme_ci.native.discover import find_root, load_workspace
 from acme_ci.native.engine import EngineError
 from acme_ci.native.git import GitError
+from acme_ci.native.remote_cache import RemoteSettings, settings_from
 from acme_ci.native.runner import SelectionRequest
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Failures the user fixes by changing the command or the repository: exit 2, never a traceback.
-USAGE_ERRORS = (WorkspaceError, SelectionError, GitError, EngineError)
+USAGE_ERRORS = (WorkspaceError, SelectionError, GitError, EngineError, RemoteCacheError)
 
 
 def load(args: argparse.Namespace) -> tuple[Path, Workspace]:
@@ -30,6 +33,27 @@ def load(args: argparse.Namespace) -> tuple[Path, Workspace]:
 
 def request_from(args: argparse.Namespace) -> SelectionRequest:
     return SelectionRequest(base=args.base, all=args.all, packages=tuple(args.package))
+
+
+def remote_settings(args: argparse.Namespace, root: Path) -> RemoteSettings | None:
+    """The remote cache the flags and the environment ask for (None: none)."""
+    env = os.environ
+    event: dict[str, object] | None = None
+    if env.get("GITHUB_EVENT_PATH"):
+        try:
+            event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            event = None
+    url = args.cache_url or env.get("ACME_CACHE_URL")
+    return settings_from(
+        env,
+        url=url,
+        scope=args.cache_scope,
+        default_scope=args.cache_default_scope,
+        read_only=args.cache_read_only,
+        branch=git.current_branch(root) if url and not args.cache_scope else None,
+        event=event,
+    )
 
 
 def usage_error(error: Exception) -> int:
