@@ -1,0 +1,313 @@
+"""The rehearsal engine's translation of the module's lazy queries into podman commands.
+
+No podman needed: `FakePodman` stands in for the podman command line (a directory per
+container and image, so file operations are real), and the module's own functions build
+the queries through the real dagger-io client, as in test_dagger_pipeline.py.
+"""
+
+# mypy: disable-error-code="attr-defined, call-arg"
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagger
+import pytest
+from dagger import dag
+
+from acme_ci.dagger import containers
+from acme_ci.dagger.main import AcmeCi
+from acme_ci.rehearsal import cli
+from acme_ci.rehearsal import engine as engine_module
+from acme_ci.rehearsal.engine import LAYER_TAG, Engine, ImageSource, NoStandInError, references
+from acme_ci.rehearsal.ignore import PathFilter
+from acme_ci.rehearsal.podman import Done, entrypoint_flag
+from acme_ci.rehearsal.session import source_settings
+from acme_ci.rehearsal.standins import pinned_references, recipe_for, split_reference
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class FakePodman:
+    """The podman command line, recorded; containers and images are plain directories."""
+
+    tmp: Path
+    exit_codes: dict[tuple[str, ...], int] = field(default_factory=dict)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    stdin: list[bytes] = field(default_factory=list)
+    codes: dict[str, int] = field(default_factory=dict)
+    images: int = 0
+
+    def rootfs(self, name: str) -> Path:
+        path = self.tmp / name.replace("/", "_").replace(":", "_")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def creates(self) -> list[tuple[str, ...]]:
+        return [c for c in self.calls if c[0] == "create" and '--entrypoint=["true"]' not in c]
+
+    async def __call__(
+        self, *args: str, stdin: bytes | None = None, check: bool = True, env: Any = None
+    ) -> Done:
+        self.calls.append(args)
+        if stdin is not None:
+            self.stdin.append(stdin)
+        match args:
+            case ("image", "inspect", "--format", "{{.Id}}", ref):
+                return (
+                    Done(1, "", "no such image") if ref.startswith(LAYER_TAG) else Done(0, ref, "")
+                )
+            case ("create", "--name", name, *rest):
+                shutil.copytree(self.rootfs(rest[-1]), self.rootfs(name), dirs_exist_ok=True)
+                argv = json.loads(
+                    next(a for a in rest if a.startswith("--entrypoint=")).split("=", 1)[1]
+                )
+                self.codes[name] = self.exit_codes.get(tuple(argv), 0)
+                return Done(0, name, "")
+            case ("mount", name):
+                return Done(0, str(self.rootfs(name)), "")
+            case ("image", "mount", name):
+                if name.startswith("stand-in/"):  # a stand-in image holds a binary, /uv
+                    (self.rootfs(name) / "uv").write_text("#!/bin/sh\n")
+                return Done(0, str(self.rootfs(name)), "")
+            case ("commit", *rest):
+                self.images += 1
+                image = f"image-{self.images}"
+                shutil.copytree(self.rootfs(rest[-1]), self.rootfs(image), dirs_exist_ok=True)
+                return Done(0, image, "")
+            case ("start", "--attach", name):
+                return Done(self.codes[name], f"out of {name}", "")
+            case ("inspect", "--format", "{{.State.ExitCode}}", name):
+                return Done(0, str(self.codes[name]), "")
+        return Done(0, "", "")
+
+
+class FakeImages(ImageSource):
+    async def image_for(self, address: str) -> str:
+        if recipe_for(address) is None:
+            raise NoStandInError(f"no stand-in image for {address}")
+        return f"stand-in/{address}"
+
+    async def probe_image(self) -> str:
+        return "stand-in/probe"
+
+
+@pytest.fixture
+def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePodman:
+    podman = FakePodman(tmp_path / "podman")
+    monkeypatch.setattr(engine_module, "podman", podman)
+
+    async def image_config(ref: str) -> dict[str, object]:
+        return {"Env": ["PATH=/usr/bin:/bin"], "Entrypoint": ["/entry"], "Cmd": ["serve"]}
+
+    monkeypatch.setattr(engine_module, "image_config", image_config)
+    return podman
+
+
+@pytest.fixture
+def notes() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def engine(fake: FakePodman, tmp_path: Path, notes: list[str]) -> Iterator[Engine]:
+    eng = Engine(FakeImages(), notes.append, tmp_path / "state")
+    with eng.installed():
+        yield eng
+
+
+def module() -> AcmeCi:
+    default, patterns = source_settings()
+    return AcmeCi(source=dag.host().directory(str(ROOT / default.strip("/")), exclude=patterns))
+
+
+def flag_values(call: tuple[str, ...], flag: str) -> list[str]:
+    return [call[i + 1] for i, a in enumerate(call) if a == flag]
+
+
+def entrypoint(call: tuple[str, ...]) -> list[str]:
+    found: list[str] = json.loads(
+        next(a for a in call if a.startswith("--entrypoint=")).split("=", 1)[1]
+    )
+    return found
+
+
+# ---------------------------------------------------------------- the module's own queries
+
+
+@pytest.mark.anyio
+async def test_a_step_runs_the_modules_argv_with_its_workdir_env_and_cache_volume(
+    fake: FakePodman, engine: Engine
+) -> None:
+    await module().lint("acme-logger")
+    step = next(c for c in fake.creates() if entrypoint(c) == ["ruff", "check", "."])
+    assert flag_values(step, "--workdir") == [containers.in_container("common/logger")]
+    cache = f"{Engine.volume(containers.UV_CACHE_VOLUME)}:{containers.UV_CACHE_DIR}"
+    assert cache in flag_values(step, "--volume")
+    env = dict(v.split("=", 1) for v in flag_values(step, "--env"))
+    assert env["UV_PROJECT_ENVIRONMENT"] == containers.VENV
+    # Every exec of the chain ran in order, each on the layer of the one before.
+    ran = [entrypoint(c) for c in fake.creates()]
+    check = ran.index(["ruff", "check", "."])
+    assert ran[check - 1][:2] == ["uv", "sync"]
+    assert ran[check + 1][:3] == ["ruff", "format", "--check"]
+    layers = [c[-1] for c in fake.creates()]
+    assert layers[check + 1] != layers[check]
+
+
+@pytest.mark.anyio
+async def test_the_source_copied_into_a_container_honours_the_modules_ignore_patterns(
+    fake: FakePodman, engine: Engine, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "node_modules"))
+    for junk in (
+        "var/x.sqlite3",
+        "common/logger/.venv/bin/python",
+        "common/logger/src/__pycache__/a.pyc",
+    ):
+        (repo / junk).parent.mkdir(parents=True, exist_ok=True)
+        (repo / junk).write_text("junk")
+    (repo / "common/logger/var").mkdir(exist_ok=True)
+    (repo / "common/logger/var/kept.txt").write_text("anchored patterns keep me")
+    _, patterns = source_settings()
+    acme = AcmeCi(source=dag.host().directory(str(repo), exclude=patterns))
+    await (await acme.env("acme-logger")).with_exec(["true"]).sync()
+    rootfs = fake.rootfs(fake.creates()[-1][2])
+    logger = rootfs / "src/common/logger"
+    assert (logger / "pyproject.toml").is_file()
+    assert (logger / "var/kept.txt").is_file()  # `var` is anchored at the root
+    assert not (logger / ".venv").exists()  # `**/.venv` is not
+    assert not list(logger.rglob("__pycache__"))
+    assert not (rootfs / "src/var").exists()
+
+
+@pytest.mark.anyio
+async def test_a_secret_reaches_the_exec_only_as_a_podman_secret_variable(
+    fake: FakePodman, engine: Engine
+) -> None:
+    token = dag.set_secret("token", "hunter2")
+    ctr = dag.container().from_(containers.PYTHON_IMAGE).with_secret_variable("TOKEN", token)
+    await ctr.with_exec(["env"]).stdout()
+    assert fake.stdin == [b"hunter2"]
+    assert not [c for c in fake.calls if any("hunter2" in a for a in c)]
+    (step,) = fake.creates()
+    (secret,) = flag_values(step, "--secret")
+    assert secret.endswith(",type=env,target=TOKEN")
+    name = secret.split(",")[0]
+    assert ("secret", "rm", name) in fake.calls  # gone after the exec
+
+
+@pytest.mark.anyio
+async def test_bound_services_answer_to_their_alias_on_a_network_of_the_exec_alone(
+    fake: FakePodman, engine: Engine, notes: list[str]
+) -> None:
+    base = dag.container().from_(containers.PYTHON_IMAGE)
+    bound = containers.test_services(base, ["s3", "postgres"])
+    await bound.with_exec(["pytest"]).sync()
+    await bound.with_exec(["pytest", "-x"]).sync()
+    networks = [c[2] for c in fake.calls if c[:2] == ("network", "create")]
+    steps = [c for c in fake.creates() if entrypoint(c)[0] == "pytest"]
+    assert [flag_values(s, "--network") for s in steps] == [[networks[0]], [networks[1]]]
+    assert networks[0] != networks[1]  # two steps, two networks: no alias or port collides
+    services = [c for c in fake.calls if c[:2] == ("run", "--detach")]
+    aliases = sorted(flag_values(s, "--network-alias")[0] for s in services)
+    assert aliases == ["postgres", "postgres", "s3", "s3"]
+    moto = next(s for s in services if "s3" in flag_values(s, "--network-alias"))
+    assert entrypoint(moto) == ["/entry", "serve"]  # use_entrypoint: the image's own command
+    assert not [n for n in notes if "dropped" in n]
+
+
+@pytest.mark.anyio
+async def test_a_service_without_a_stand_in_is_dropped_with_the_variables_naming_it(
+    fake: FakePodman, engine: Engine, notes: list[str]
+) -> None:
+    base = dag.container().from_(containers.PYTHON_IMAGE).with_env_variable("KEEP", "kafka-free")
+    await containers.test_services(base, ["kafka"]).with_exec(["pytest"]).sync()
+    (step,) = fake.creates()
+    names = [v.split("=", 1)[0] for v in flag_values(step, "--env")]
+    assert "KEEP" in names
+    assert not [n for n in names if n.startswith("KAFKA")]
+    assert flag_values(step, "--network") == [engine.session_network]
+    assert any(containers.KAFKA_IMAGE in note and "kafka" in note for note in notes)
+
+
+@pytest.mark.anyio
+async def test_a_failing_exec_is_an_exec_error_unless_any_exit_code_is_expected(
+    fake: FakePodman, engine: Engine
+) -> None:
+    fake.exit_codes = {("false",): 3}
+    ctr = dag.container().from_(containers.PYTHON_IMAGE)
+    with pytest.raises(dagger.ExecError) as caught:
+        await ctr.with_exec(["false"]).sync()
+    assert caught.value.exit_code == 3
+    assert await ctr.with_exec(["false"], expect=dagger.ReturnType.ANY).exit_code() == 3
+
+
+@pytest.mark.anyio
+async def test_the_same_exec_runs_once_however_many_steps_build_on_it(
+    fake: FakePodman, engine: Engine
+) -> None:
+    ctr = dag.container().from_(containers.PYTHON_IMAGE).with_exec(["uv", "sync"])
+    await ctr.with_exec(["a"]).sync()
+    await ctr.with_exec(["b"]).sync()
+    assert [entrypoint(c) for c in fake.creates()].count(["uv", "sync"]) == 1
+
+
+@pytest.mark.anyio
+async def test_a_reference_without_a_stand_in_fails_naming_it(engine: Engine) -> None:
+    with pytest.raises(NoStandInError, match=r"registry\.k8s\.io/kubectl"):
+        await dag.container().from_(containers.KUBECTL_IMAGE).with_exec(["apply"]).sync()
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def test_every_pinned_reference_but_kafka_and_kubectl_has_a_stand_in() -> None:
+    pins = pinned_references()
+    without = sorted(ref for ref in pins.values() if recipe_for(ref) is None)
+    assert without == sorted([containers.KAFKA_IMAGE, containers.KUBECTL_IMAGE])
+    assert split_reference(containers.UV_IMAGE) == (
+        "ghcr.io/astral-sh/uv",
+        containers.UV_IMAGE.split(":")[-1],
+    )
+
+
+def test_ignore_patterns_are_anchored_unless_written_with_double_star() -> None:
+    flt = PathFilter(("var", "**/.venv", "**/*.pyc", "ci/sdk"))
+    assert not flt.keeps("var/maintenance.sqlite3")
+    assert flt.keeps("services/user/var/data.json")
+    assert not flt.keeps(".venv/bin/python")
+    assert not flt.keeps("common/logger/.venv/bin/python")
+    assert not flt.keeps("common/logger/src/x/__init__.pyc")
+    assert not flt.keeps("ci/sdk/x.py")
+    assert flt.keeps("ci/src/acme_ci/rehearsal/engine.py")
+    assert PathFilter(("dist", "!dist/keep")).keeps("dist/keep")
+
+
+def test_an_env_value_references_an_alias_only_as_a_host() -> None:
+    assert references("kafka:9092", "kafka")
+    assert references("PLAINTEXT://kafka:9092", "kafka")
+    assert references("postgresql://u:p@postgres:5432/db", "postgres")
+    assert not references("my-kafka-topic", "kafka")
+    assert not references("postgres", "s3")
+
+
+def test_the_entrypoint_flag_is_the_whole_argv_as_json() -> None:
+    assert (
+        entrypoint_flag(["sh", "-c", "echo 'a b'"]) == '--entrypoint=["sh", "-c", "echo \'a b\'"]'
+    )
+
+
+def test_without_root_the_rehearsal_exits_2_saying_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    assert cli.main(["ci", "--all"]) == 2
+    assert "rehearsal: skipped: not root" in capsys.readouterr().out
