@@ -136,3 +136,8 @@ async def test_steps_never_seen_keep_plan_order() -> None:
     starts = [step_id for kind, step_id in recorder.log if kind == "start"]
     assert starts == ["a", "b", "c1", "c2", "c3", "d"]
     assert result.expected_critical_path() == (("a",), 0.0)
+
+    recorder = Recorder()  # durations known, but plan order asked for (--schedule plan-order)
+    expected = {"c1": 9.0}
+    await run_plan(plan, recorder, jobs=1, expected=expected, longest_chain_first=False)
+    assert [step_id for kind, step_id in recorder.log if kind == "start"][:3] == ["a", "b", "c1"]

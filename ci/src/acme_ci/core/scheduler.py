@@ -121,12 +121,14 @@ async def run_plan(
     on_event: EventHandler | None = None,
     engine: str = "native",
     expected: Mapping[str, float] | None = None,
+    longest_chain_first: bool = True,
 ) -> RunResult:
     """Run every step once its needs passed, at most `jobs` at a time.
 
     Of the steps ready to start, the one with the longest remaining chain (its `expected`
     duration plus the longest path of its dependents) goes first; ties, and steps never
-    seen (no expected duration), keep plan order. A failed step blocks only its
+    seen (no expected duration), keep plan order (all steps do without
+    `longest_chain_first`). A failed step blocks only its
     dependents. An executor exception becomes that step's failure (never an
     ExceptionGroup out of here); cancellation still propagates.
     """
@@ -139,7 +141,7 @@ async def run_plan(
             raise ValueError(f"step {step.id} needs {', '.join(unknown)}, not in the plan")
     emit = on_event or (lambda event: None)
     expected = dict(expected or {})
-    chains = plan.remaining_chains(expected)
+    chains = plan.remaining_chains(expected if longest_chain_first else {})
     order = {step.id: i for i, step in enumerate(plan.steps)}
     waiting_on = {step.id: len(set(step.needs)) for step in plan.steps}
     users: dict[str, list[Step]] = {step.id: [] for step in plan.steps}

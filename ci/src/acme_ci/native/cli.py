@@ -28,6 +28,13 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         "--jobs", type=_positive, default=os.cpu_count() or 1, help="parallel steps (default: CPUs)"
     )
     parser.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+    parser.add_argument(
+        "--schedule",
+        choices=("longest-chain", "plan-order"),
+        default="longest-chain",
+        help="which ready step starts first: the longest remaining chain by recorded "
+        "durations (default), or plan order",
+    )
     remote = parser.add_argument_group(
         "remote cache",
         "an S3 step cache behind the local one; credentials, region and endpoint from boto3's "

@@ -80,6 +80,7 @@ def run_native(
     on_event: EventHandler | None = None,
     record_flakes: bool = True,
     remote: RemoteSettings | None = None,
+    longest_chain_first: bool = True,
 ) -> RunResult:
     """Run `plan` with subprocesses under `root`; logs, cache and flakes under .acme/.
 
@@ -100,7 +101,7 @@ def run_native(
         remote=remote_cache,
     )
     expected = load_durations(state)
-    result = anyio.run(_run, plan, executor, jobs, on_event, expected)
+    result = anyio.run(_run, plan, executor, jobs, on_event, expected, longest_chain_first)
     record_durations(state, result)
     warnings = [*result.warnings, *executor.warnings]
     if remote_cache is not None:
@@ -115,9 +116,16 @@ async def _run(
     jobs: int,
     on_event: EventHandler | None,
     expected: dict[str, float],
+    longest_chain_first: bool,
 ) -> RunResult:
     return await run_plan(
-        plan, executor, jobs=jobs, on_event=on_event, engine="native", expected=expected
+        plan,
+        executor,
+        jobs=jobs,
+        on_event=on_event,
+        engine="native",
+        expected=expected,
+        longest_chain_first=longest_chain_first,
     )
 
 

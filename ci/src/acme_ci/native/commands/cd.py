@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             use_cache=not args.no_cache,
             on_event=Progress(),
             remote=remote,
+            longest_chain_first=args.schedule == "longest-chain",
         )
         code = finish(result, args.report, "acme-ci cd: ci")
         return code == EXIT_OK, f"{len(result.failed)} step(s) failed" if code else "all green"

@@ -40,5 +40,6 @@ def run(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         on_event=Progress(),
         remote=remote,
+        longest_chain_first=args.schedule == "longest-chain",
     )
     return finish(result, args.report, "acme-ci ci")
