@@ -61,9 +61,9 @@ INSTALL_GIT = (
 )
 # The package that holds the Dagger module (dagger.json's "source": acme-ci) tests the
 # repository's pipeline files, which belong to no package: the module's declaration, the
-# workflows, the README's commands, the human entry point. Only its test containers get
-# them, so a change to them invalidates no other package's tests.
-TOOL_TEST_ROOT_FILES = ("dagger.json", ".github", "README.md", "pipeline.sh")
+# workflows, the ignore rules, the README's commands, the human entry point. Only its test
+# containers get them, so a change to them invalidates no other package's tests.
+TOOL_TEST_ROOT_FILES = ("dagger.json", ".github", ".gitignore", "README.md", "pipeline.sh")
 
 
 def in_container(workdir: str) -> str:

@@ -10,16 +10,18 @@ from acme_ci.core.affected import Selection, select_affected, select_all
 from acme_ci.core.workspace import Workspace, WorkspaceError, member_patterns, parse_workspace
 from acme_ci.dagger.containers import git_container
 
-# DefaultPath("/") does not apply .gitignore: these mirror it. .git stays in: affected
-# selection runs git over the source.
+# DefaultPath("/") does not apply .gitignore: these mirror it. They are .dockerignore
+# patterns (moby patternmatcher, anchored at the root): what .gitignore matches at any depth
+# (`var/`, `dist/`...) needs `**/` here. .git stays in: affected selection runs git over the
+# source. tests/test_dagger_ignore.py checks them against git's own verdict.
 SOURCE_IGNORE = [
-    ".venv",
     "**/.venv",
-    ".acme",
-    "var",
-    "dist",
-    "build",
+    "**/.acme",
+    "**/var",
+    "**/dist",
+    "**/build",
     "ci/sdk",
+    "**/mutants",
     "**/__pycache__",
     "**/*.pyc",
     "**/.pytest_cache",
