@@ -11,7 +11,17 @@ its own environment from `uv sync --frozen`), measure the median of --runs runs 
 and print, per scenario, both times, the ratio, the steps run vs cached and the run's
 critical-path lower bound (the longest chain of steps that actually ran).
 
+Two more groups, side by side in the same run:
+
+  remote     a moto S3 server on 127.0.0.1 as the remote cache: a cold run fills it, then a
+             second clone with an empty local cache runs (a) unchanged: no step should run,
+             (b) after a change to one service: only that service's steps should run;
+             both against the cold run
+  chain      a generated workspace whose longest step sorts last in plan order: wall time
+             with --schedule plan-order vs longest-chain (durations recorded by a first run)
+
     uv run --frozen python bench/pipeline_bench.py [--runs 3] [--jobs N] [--repo PATH]
+        [--scenarios baseline,cold,warm,service,library,remote,chain]
 """
 
 from __future__ import annotations
@@ -31,6 +41,10 @@ from pathlib import Path
 
 SERVICE_DIR = "services/user"
 LIBRARY_DIR = "common/logger"
+SCENARIOS = ("baseline", "cold", "warm", "service", "library", "remote", "chain")
+BUCKET = "acme-bench-cache"
+# The chain workspace: package -> seconds its one test sleeps. "zz-slow" sorts last.
+CHAIN_PACKAGES = {"a1": 2.0, "a2": 2.0, "a3": 2.0, "a4": 2.0, "zz-slow": 12.0}
 
 
 @dataclass(frozen=True)
@@ -98,9 +112,10 @@ def baseline(root: Path) -> Sample:
     return Sample(time.monotonic() - started, 2 * len(members) + len(members), 0, 0.0, ok)
 
 
-def acme_ci(root: Path, jobs: int, *flags: str) -> Sample:
+def acme_ci(root: Path, jobs: int, *flags: str, executable: Path | None = None) -> Sample:
     report = root / ".acme" / "bench-report.json"
-    command = [str(root / ".venv" / "bin" / "acme-ci"), "ci", "--engine", "native",
+    acme = (executable or root) / ".venv" / "bin" / "acme-ci"
+    command = [str(acme), "ci", "--engine", "native",
                "--jobs", str(jobs), "--report", str(report), *flags]  # fmt: skip
     started = time.monotonic()
     code = sh(command, root, check=False)
@@ -140,12 +155,117 @@ def median(samples: list[Sample]) -> Sample:
     )
 
 
+def remote_scenarios(root: Path, jobs: int, runs: int, tmp: Path) -> dict[str, Sample]:
+    """Cold run into a moto S3 cache, then fresh clones served by it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    os.environ.update(
+        AWS_ENDPOINT_URL_S3=f"http://{host}:{port}",
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    flags = ("--cache-url", f"s3://{BUCKET}/acme", "--cache-scope", "main")
+    try:
+        print("remote: cold run filling the remote cache ...", flush=True)
+        clear_cache(root)
+        cold = acme_ci(root, jobs, "--all", *flags)
+        fresh = tmp / "fresh"
+        copy_repository(root, fresh)
+        counter = [100]
+
+        def fresh_clone() -> None:
+            shutil.rmtree(fresh / ".acme", ignore_errors=True)
+            shutil.rmtree(fresh / "dist", ignore_errors=True)
+
+        def fresh_then_service() -> None:
+            fresh_clone()
+            touch(fresh, SERVICE_DIR, counter)
+
+        results = {"cold, filling the remote cache": cold}
+        for name, prepare in (
+            ("(a) fresh clone, remote filled", fresh_clone),
+            (f"(b) fresh clone, {SERVICE_DIR} changed", fresh_then_service),
+        ):
+            print(f"remote: {name} x{runs} ...", flush=True)
+            samples = []
+            for _ in range(runs):
+                prepare()
+                samples.append(acme_ci(fresh, jobs, "--all", *flags))
+            results[name] = median(samples)
+        return results
+    finally:
+        server.stop()
+
+
+def chain_workspace(root: Path, venv: Path) -> None:
+    """A workspace of independent packages; the slowest test sorts last in plan order."""
+    uv = subprocess.run(["uv", "--version"], capture_output=True, text=True, check=True)
+    backend = f"uv_build=={uv.stdout.split()[1]}"  # uv builds it without an isolated env
+    files = {
+        "pyproject.toml": '[tool.uv.workspace]\nmembers = ["packages/*"]\n\n'
+        "[tool.ruff]\nline-length = 100\n\n[tool.mypy]\nstrict = true\n",
+        ".gitignore": ".venv/\n.acme/\ndist/\n__pycache__/\n",
+    }
+    for name, seconds in CHAIN_PACKAGES.items():
+        module = name.replace("-", "_")
+        files[f"packages/{name}/pyproject.toml"] = (
+            f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n\n'
+            f'[build-system]\nrequires = ["{backend}"]\nbuild-backend = "uv_build"\n\n'
+            "[tool.pytest.ini_options]\n"
+            'addopts = "--import-mode=importlib -p no:cacheprovider '
+            '--disable-plugin-autoload -p rerunfailures"\n'
+            'testpaths = ["tests"]\npythonpath = ["src"]\n'
+        )
+        files[f"packages/{name}/src/{module}/__init__.py"] = f'"""{name}."""\n\nVALUE = 1\n'
+        files[f"packages/{name}/tests/test_{module}.py"] = (
+            f"import time\n\n\ndef test_it() -> None:\n    time.sleep({seconds})\n"
+        )
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    (root / ".venv").symlink_to(venv)
+    sh(["git", "init", "-q", "-b", "main"], root)
+    sh(["git", "add", "-A"], root)
+    sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
+        "commit", "-q", "-m", "chain"], root)  # fmt: skip
+
+
+def chain_scenarios(repo: Path, jobs: int, runs: int, tmp: Path) -> dict[str, Sample]:
+    """Plan order vs longest chain first, alternating, every step run (--no-cache)."""
+    root = tmp / "chain"
+    chain_workspace(root, (repo / ".venv").resolve())
+    print("chain: recording durations ...", flush=True)
+    acme_ci(root, jobs, "--all", "--no-cache", executable=repo)
+    samples: dict[str, list[Sample]] = {"plan-order": [], "longest-chain": []}
+    for _ in range(runs):
+        for schedule, found in samples.items():
+            print(f"chain: --schedule {schedule} ...", flush=True)
+            found.append(
+                acme_ci(root, jobs, "--all", "--no-cache", "--schedule", schedule, executable=repo)
+            )
+    return {f"longest step last, {name}": median(found) for name, found in samples.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {','.join(SCENARIOS)}",
+    )
     args = parser.parse_args(argv)
+    wanted = set(args.scenarios.split(","))
+    if wanted - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(wanted - set(SCENARIOS)))}")
 
     with tempfile.TemporaryDirectory(prefix="acme-bench-") as tmp:
         root = Path(tmp) / "repo"
@@ -167,26 +287,66 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return prepare
 
-        print(f"baseline x{args.runs} ...", flush=True)
-        base = median([baseline(root) for _ in range(args.runs)])
-        scenarios = {
-            "cold": run(lambda: clear_cache(root), "--all"),
-            "warm": run(lambda: None, "--all"),
-            f"one service ({SERVICE_DIR})": run(warm_then(SERVICE_DIR), "--base", "HEAD"),
-            f"one library ({LIBRARY_DIR})": run(warm_then(LIBRARY_DIR), "--base", "HEAD"),
-        }
+        # The new groups first: their results print as soon as they are measured.
+        chain = chain_scenarios(root, args.jobs, args.runs, Path(tmp)) if "chain" in wanted else {}
+        remote = {}
+        if "remote" in wanted:
+            remote = remote_scenarios(root, args.jobs, args.runs, Path(tmp))
+        report_groups(remote, chain)
+        base = None
+        if "baseline" in wanted:
+            print(f"baseline x{args.runs} ...", flush=True)
+            base = median([baseline(root) for _ in range(args.runs)])
+        scenarios: dict[str, Sample] = {}
+        if "cold" in wanted:
+            print(f"cold x{args.runs} ...", flush=True)
+            scenarios["cold"] = run(lambda: clear_cache(root), "--all")
+        if "warm" in wanted:
+            scenarios["warm"] = run(lambda: None, "--all")
+        if "service" in wanted:
+            scenarios[f"one service ({SERVICE_DIR})"] = run(
+                warm_then(SERVICE_DIR), "--base", "HEAD"
+            )
+        if "library" in wanted:
+            scenarios[f"one library ({LIBRARY_DIR})"] = run(
+                warm_then(LIBRARY_DIR), "--base", "HEAD"
+            )
 
     print(f"\npipeline benchmark: median of {args.runs} runs, --jobs {args.jobs}")
-    print(f"baseline (build x2 + sequential tests): {base.seconds:.1f}s"
-          f"{'' if base.ok else ' (some builds/tests failed)'}")  # fmt: skip
+    report_groups(remote, chain)
+    if base is not None:
+        print(f"baseline (build x2 + sequential tests): {base.seconds:.1f}s"
+              f"{'' if base.ok else ' (some builds/tests failed)'}")  # fmt: skip
     for name, s in scenarios.items():
-        ratio = base.seconds / s.seconds if s.seconds else float("inf")
-        print(
-            f"{name:<30} baseline {base.seconds:6.1f}s  acme-ci {s.seconds:6.2f}s  "
-            f"ratio {ratio:6.1f}x  steps run {s.ran:2d} cached {s.cached:2d}  "
-            f"critical path {s.critical:5.1f}s{'' if s.ok else '  (ci failed)'}"
-        )
+        line = f"{name:<30} acme-ci {s.seconds:7.2f}s  "
+        if base is not None:
+            ratio = base.seconds / s.seconds if s.seconds else float("inf")
+            line = f"{name:<30} baseline {base.seconds:6.1f}s  acme-ci {s.seconds:7.2f}s  "
+            line += f"ratio {ratio:6.1f}x  "
+        print(f"{line}{_steps(s)}")
     return 0
+
+
+def report_groups(remote: dict[str, Sample], chain: dict[str, Sample]) -> None:
+    if remote:
+        cold = remote["cold, filling the remote cache"]
+        print("\nremote cache (moto S3 on 127.0.0.1), against the cold run that filled it:")
+        for name, s in remote.items():
+            ratio = cold.seconds / s.seconds if s.seconds else float("inf")
+            print(f"{name:<42} {s.seconds:7.2f}s  cold/this {ratio:6.1f}x  {_steps(s)}")
+    if chain:
+        plan_order = chain["longest step last, plan-order"]
+        print("\nscheduling (every step runs, --no-cache), against plan order:")
+        for name, s in chain.items():
+            ratio = plan_order.seconds / s.seconds if s.seconds else float("inf")
+            print(f"{name:<42} {s.seconds:7.2f}s  plan-order/this {ratio:5.2f}x  {_steps(s)}")
+
+
+def _steps(s: Sample) -> str:
+    return (
+        f"steps run {s.ran:2d} cached {s.cached:2d}  critical path {s.critical:5.1f}s"
+        f"{'' if s.ok else '  (ci failed)'}"
+    )
 
 
 if __name__ == "__main__":
