@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from dagger import dag
 
 from acme_ci.dagger import containers
 from acme_ci.dagger.main import AcmeCi
+from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.rehearsal import cli
 from acme_ci.rehearsal import engine as engine_module
 from acme_ci.rehearsal.engine import LAYER_TAG, Engine, ImageSource, NoStandInError, references
@@ -127,6 +129,16 @@ def module() -> AcmeCi:
     return AcmeCi(source=dag.host().directory(str(ROOT / default.strip("/")), exclude=patterns))
 
 
+def copy_of_the_repository(repo: Path) -> Path:
+    """The files git tracks (a working tree's caches change under a copy)."""
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    for path in listed.stdout.split():
+        if (ROOT / path).is_file():
+            (repo / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / path, repo / path)
+    return repo
+
+
 def flag_values(call: tuple[str, ...], flag: str) -> list[str]:
     return [call[i + 1] for i, a in enumerate(call) if a == flag]
 
@@ -162,11 +174,10 @@ async def test_a_step_runs_the_modules_argv_with_its_workdir_env_and_cache_volum
 
 
 @pytest.mark.anyio
-async def test_the_source_copied_into_a_container_honours_the_modules_ignore_patterns(
+async def test_the_source_copied_into_a_container_honours_its_ignore_patterns(
     fake: FakePodman, engine: Engine, tmp_path: Path
 ) -> None:
-    repo = tmp_path / "repo"
-    shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(".venv", ".git", "node_modules"))
+    repo = copy_of_the_repository(tmp_path / "repo")
     for junk in (
         "var/x.sqlite3",
         "common/logger/.venv/bin/python",
@@ -176,7 +187,7 @@ async def test_the_source_copied_into_a_container_honours_the_modules_ignore_pat
         (repo / junk).write_text("junk")
     (repo / "common/logger/var").mkdir(exist_ok=True)
     (repo / "common/logger/var/kept.txt").write_text("anchored patterns keep me")
-    _, patterns = source_settings()
+    patterns = ["var", "**/.venv", "**/__pycache__"]
     acme = AcmeCi(source=dag.host().directory(str(repo), exclude=patterns))
     await (await acme.env("acme-logger")).with_exec(["true"]).sync()
     rootfs = fake.rootfs(fake.creates()[-1][2])
@@ -205,21 +216,25 @@ async def test_a_secret_reaches_the_exec_only_as_a_podman_secret_variable(
 
 
 @pytest.mark.anyio
-async def test_bound_services_answer_to_their_alias_on_a_network_of_the_exec_alone(
+async def test_bound_services_answer_to_their_alias_on_a_network_of_each_exec(
     fake: FakePodman, engine: Engine, notes: list[str]
 ) -> None:
     base = dag.container().from_(containers.PYTHON_IMAGE)
     bound = containers.test_services(base, ["s3", "postgres"])
     await bound.with_exec(["pytest"]).sync()
     await bound.with_exec(["pytest", "-x"]).sync()
-    networks = [c[2] for c in fake.calls if c[:2] == ("network", "create")]
+    networks = [c[2] for c in fake.calls if c[:2] == ("network", "create") and "-net-" in c[2]]
     steps = [c for c in fake.creates() if entrypoint(c)[0] == "pytest"]
     assert [flag_values(s, "--network") for s in steps] == [[networks[0]], [networks[1]]]
-    assert networks[0] != networks[1]  # two steps, two networks: no alias or port collides
+    assert networks[0] != networks[1]  # two execs, two networks: no alias collides
+    connects = [c for c in fake.calls if c[:3] == ("network", "connect", "--alias")]
+    assert sorted((c[3], c[4]) for c in connects) == sorted(
+        (alias, net) for alias in ("postgres", "s3") for net in networks
+    )
+    # One instance per service, shared by the execs that bind it (as the engine does).
     services = [c for c in fake.calls if c[:2] == ("run", "--detach")]
-    aliases = sorted(flag_values(s, "--network-alias")[0] for s in services)
-    assert aliases == ["postgres", "postgres", "s3", "s3"]
-    moto = next(s for s in services if "s3" in flag_values(s, "--network-alias"))
+    assert len(services) == 2
+    moto = next(s for s in services if "s3" in str([c for c in connects if c[5] == s[3]]))
     assert entrypoint(moto) == ["/entry", "serve"]  # use_entrypoint: the image's own command
     assert not [n for n in notes if "dropped" in n]
 
@@ -267,6 +282,10 @@ async def test_a_reference_without_a_stand_in_fails_naming_it(engine: Engine) ->
 
 
 # ---------------------------------------------------------------- pure parts
+
+
+def test_the_source_is_loaded_with_the_modules_own_default_path_and_ignore() -> None:
+    assert source_settings() == ("/", SOURCE_IGNORE)
 
 
 def test_every_pinned_reference_but_kafka_and_kubectl_has_a_stand_in() -> None:

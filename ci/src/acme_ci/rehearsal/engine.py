@@ -17,11 +17,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.abc
 import dagger
 from dagger._exceptions import QueryErrorValue
 from dagger.client._core import Context, Field
@@ -52,7 +53,18 @@ from acme_ci.rehearsal.values import (
 Report = Callable[[str], None]
 # A probe waits this long for a bound service's ports, as the engine's health check does.
 SERVICE_TIMEOUT = 120.0
+# How long a service outlives its last binding exec (core/services.go, DetachGracePeriod).
+DETACH_GRACE = 10.0
 LAYER_TAG = "localhost/acme-rehearsal/layer"
+
+
+@dataclass
+class Running:
+    """A started service: its container and how many execs bind it now."""
+
+    name: str
+    users: int = 0
+    generation: int = 0
 
 
 class NoStandInError(Exception):
@@ -116,6 +128,10 @@ class Engine:
         self.session_network = f"acme-reh-{self.run_id}"
         self._network_ready = False
         self._locks: dict[int, anyio.Lock] = {}
+        self._svc_locks: dict[str, anyio.Lock] = {}
+        self.running: dict[str, Running] = {}
+        self.service_containers: list[str] = []
+        self.task_group: anyio.abc.TaskGroup | None = None
 
     # ------------------------------------------------------------------ the patched method
 
@@ -630,29 +646,67 @@ class Engine:
 
     @contextlib.asynccontextmanager
     async def _network_for(self, ctr: Ctr) -> AsyncIterator[str]:
-        """A private network per exec with bindings: its services answer to their aliases
-        there only, so concurrent steps binding the same service never collide."""
+        """A private network per exec with bindings, where each bound service answers to its
+        alias: concurrent steps binding the same service under any alias never collide."""
         if not ctr.bindings:
             yield await self.network()
             return
         network = self._name("net")
         await podman("network", "create", network)
-        started: list[str] = []
+        held: list[tuple[Svc, str]] = []
         try:
             async with anyio.create_task_group() as tg:
                 for alias, svc in ctr.bindings:
-                    tg.start_soon(self._start_bound, svc, network, alias, started)
+                    tg.start_soon(self._attach, svc, network, alias, held)
             yield network
         finally:
-            for name in started:
-                await podman("rm", "--force", "--time", "2", name, check=False)
+            for svc, name in held:
+                await self._release(svc, name, network)
             await podman("network", "rm", "--force", network, check=False)
 
-    async def _start_bound(self, svc: Svc, network: str, alias: str, started: list[str]) -> None:
-        name = self._name(f"svc-{alias}")
-        started.append(name)
-        await self.start_service(svc, name, ["--network", network, "--network-alias", alias])
-        await self.wait_for_ports(svc, name, network, alias)
+    async def _attach(
+        self, svc: Svc, network: str, alias: str, held: list[tuple[Svc, str]]
+    ) -> None:
+        name = await self._acquire(svc)
+        held.append((svc, name))
+        await podman("network", "connect", "--alias", alias, network, name)
+
+    async def _acquire(self, svc: Svc) -> str:
+        """The running instance of `svc`, started and healthy: one per service digest, shared
+        by every exec that binds it, as the engine shares a service between its clients
+        (core/services.go: one instance per client, kept DETACH_GRACE after its last use)."""
+        async with self._svc_locks.setdefault(svc.digest, anyio.Lock()):
+            running = self.running.get(svc.digest)
+            if running is None:
+                name = self._name("svc")
+                try:
+                    await self.start_service(svc, name, ["--network", await self.network()])
+                    self.service_containers.append(name)
+                    await self.wait_for_ports(svc, name, await self.network(), name)
+                except BaseException:
+                    await podman("rm", "--force", name, check=False)
+                    raise
+                running = self.running[svc.digest] = Running(name)
+            running.users += 1
+            running.generation += 1
+            return running.name
+
+    async def _release(self, svc: Svc, name: str, network: str) -> None:
+        await podman("network", "disconnect", "--force", network, name, check=False)
+        running = self.running.get(svc.digest)
+        if running is None:
+            return
+        running.users -= 1
+        if running.users == 0 and self.task_group is not None:
+            self.task_group.start_soon(self._stop_later, svc.digest, running.generation)
+
+    async def _stop_later(self, digest: str, generation: int) -> None:
+        await anyio.sleep(DETACH_GRACE)
+        async with self._svc_locks[digest]:
+            running = self.running.get(digest)
+            if running is not None and running.users == 0 and running.generation == generation:
+                del self.running[digest]
+                await podman("rm", "--force", "--time", "2", running.name, check=False)
 
     async def start_service(self, svc: Svc, name: str, network_flags: Sequence[str]) -> None:
         base = await self.image(svc.ctr)
@@ -775,6 +829,9 @@ class Engine:
     # ------------------------------------------------------------------ cleanup
 
     async def close(self) -> None:
+        for name in self.service_containers:
+            await podman("rm", "--force", "--time", "2", name, check=False)
+        self.running.clear()
         for name in list(self.mounted_containers):
             await self._unmount_container(name)
         for image in self.mounted_images:

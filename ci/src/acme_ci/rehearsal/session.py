@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from dagger import DefaultPath, Ignore, dag
 
 from acme_ci.dagger.main import AcmeCi
@@ -70,7 +71,11 @@ async def rehearsal(root: Path) -> AsyncIterator[Rehearsal]:
     engine = Engine(images, say, state_dir())
     try:
         with engine.installed():
-            await images.prepare()
-            yield Rehearsal(engine, images, root)
+            async with anyio.create_task_group() as tg:
+                engine.task_group = tg
+                await images.prepare()
+                yield Rehearsal(engine, images, root)
+                tg.cancel_scope.cancel()
     finally:
+        engine.task_group = None
         await engine.close()
