@@ -1,8 +1,14 @@
-"""`acme-ci test`: every package's tests, no selection, no cache; its exit code is the verdict."""
+"""`acme-ci test`: every package's tests, no selection, no cache; then the rehearsal of the
+Dagger module (`acme-rehearse phase`) when this machine can run it. The exit code is the
+verdict of both."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from acme_ci.core.affected import select_all
 from acme_ci.core.plan import PlanOptions, make_plan
@@ -21,8 +27,47 @@ def run(args: argparse.Namespace) -> int:
     print(f"testing {len(plan.steps)} packages, {args.jobs} at a time", flush=True)
     result = run_native(root, plan, jobs=args.jobs, use_cache=False, on_event=Progress())
     code = finish(result, args.report, "acme-ci test")
+    rehearsal_line, rehearsal_code = rehearsal_phase(root)
+    print(rehearsal_line, flush=True)
     print(totals_line(result), flush=True)
-    return code
+    return code or rehearsal_code
+
+
+def rehearsal_skip_reason(root: Path) -> str | None:
+    """Why the rehearsal phase does not start here, or None."""
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        return "inside a pytest run (a suite never starts the rehearsal)"
+    if os.environ.get("ACME_REHEARSAL") == "skip":
+        return "ACME_REHEARSAL=skip"
+    if not (root / "dagger.json").is_file():
+        return "no Dagger module (dagger.json) in this workspace"
+    return None
+
+
+def rehearsal_phase(root: Path) -> tuple[str, int]:
+    """The Dagger module's `ci --all` in local containers, after the package suites.
+
+    A process of its own (`python -m acme_ci.rehearsal`): the rehearsal imports dagger, which
+    the native shell never does. It exits 2, saying why, on a machine that cannot run it;
+    that is a skip, not a failure. Returns its closing line and this phase's exit code.
+    """
+    reason = rehearsal_skip_reason(root)
+    if reason is not None:
+        return f"== rehearsal (Dagger module in podman): skipped: {reason} ==", 0
+    print("rehearsal of the Dagger module: ci --all in local containers", flush=True)
+    argv = [sys.executable, "-m", "acme_ci.rehearsal", "-C", str(root), "phase"]
+    last = ""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            last = line.strip() or last
+        code = proc.wait()
+    if code == 2:
+        reason = last.removeprefix("rehearsal: skipped: ")
+        return f"== rehearsal (Dagger module in podman): skipped: {reason} ==", 0
+    verdict = "passed" if code == 0 else f"FAILED (exit {code})"
+    return f"== rehearsal (Dagger module in podman): {verdict}: {last.strip('= ')} ==", code
 
 
 def totals_line(result: RunResult) -> str:
