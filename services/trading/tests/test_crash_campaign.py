@@ -15,8 +15,8 @@ def test_no_acknowledged_swap_is_lost_across_kills_and_restarts(tmp_path: Path) 
     totals = campaign.totals()
     assert totals["cycles"] == 3
     assert totals["acknowledged_swaps"] > 0  # the clients did swap before each kill
-    assert [c.refused for c in campaign.cycles] == [[], [], []]  # every swap named the owner
     assert totals["lost_swaps"] == 0
     assert totals["half_applied_swaps"] == 0
+    assert [c.refused for c in campaign.cycles] == [[], [], []]  # every swap named the owner
     assert totals["other_records_changed"] == 0
     assert totals["invalid_snapshots"] == 0

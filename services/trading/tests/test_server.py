@@ -1,5 +1,7 @@
 """The real console script: uvicorn on a loopback port, concurrent HTTP swaps, shutdown."""
 
+import json
+import shutil
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,17 @@ def test_console_script_serves_swaps_and_compacts_on_shutdown(
     assert "Stock S0 transferred from u3 to u4" in messages
     assert any(r["context"] == "uvicorn.access" for r in later)
     assert any(r["context"] == "trading-service" and "Health probe" in r["message"] for r in later)
+
+
+def test_console_script_serves_the_original_stocks_file_unchanged(
+    tmp_path: Path, script: ConsoleScript
+) -> None:
+    original = Path(__file__).parent / "data" / "original_stocks.json"
+    path = tmp_path / "stocks.json"
+    shutil.copyfile(original, path)
+    with script.serve({"STOCKS_DATA_PATH": str(path)}) as (served, _):
+        stocks = httpx.get(f"{served.base_url}/stocks", timeout=10)
+    assert stocks.json() == json.loads(original.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(
