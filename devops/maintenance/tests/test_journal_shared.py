@@ -108,6 +108,8 @@ def test_a_run_where_s3_is_not_configured_keeps_s3s_failure_for_cleanup(
     code = main(["--cleanup", "--json"], env=with_s3)
     report = json.loads(capsys.readouterr().out)
     assert code == 1  # the bucket is still missing, so s3's cleanup fails again
+    # The note still names the failure the first run left, not the run in between.
+    assert "s3 failed (maintenance: init client" in report["notes"][0]
     assert "cleaning only s3" in report["notes"][0]
     assert [s["name"] for s in report["subsystems"]] == ["s3"]
 
