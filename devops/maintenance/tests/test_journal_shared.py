@@ -11,14 +11,22 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from acme_integrations.backends import simulated_backends
 from acme_integrations.errors import MissingResource
 from acme_integrations.faults import FaultPlan
+from acme_integrations.simulated import SimulationProfile
 from acme_integrations.testing import S3Endpoint, unique_name
 from acme_maintenance.cli import main
+from acme_maintenance.journal import Journal, JournalEntry
+from acme_maintenance.journal_store import JournalError
+from acme_maintenance.plans import build_plans
+from acme_maintenance.render import report_json, report_text
+from acme_maintenance.session import Request, execute
 
 SIMULATED = ["--backend", "simulated", "--time-scale", "0.001", "--seed", "5"]
 # kafka fails and so does its immediate cleanup: the journal must say kafka needs cleaning.
@@ -149,3 +157,37 @@ def test_an_s3_journal_in_a_missing_bucket_stops_the_run_before_anything_runs(
     assert target in err
     assert "Traceback" not in err
     assert not faults.calls
+
+
+class FailsAfterTheStart:
+    """A store that records the start of a run, then becomes unreachable (injected fault)."""
+
+    location = "s3://journal-bucket/journal.json"
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def load(self) -> Journal | None:
+        return None
+
+    def write(self, entries: Sequence[JournalEntry], at: str) -> None:
+        self.writes += 1
+        if self.writes > 1:
+            raise JournalError(f"cannot write the maintenance journal {self.location}: gone")
+
+
+def test_a_journal_lost_after_the_run_is_in_the_report_and_exits_2() -> None:
+    store = FailsAfterTheStart()
+    plans, missing = build_plans(
+        simulated_backends(SimulationProfile(time_scale=0.001, seed=5)), ["s3"]
+    )
+    request = Request(mode="maintenance", only=("s3",), backend="simulated", journal=store)
+
+    report = execute(request, plans, missing, ())
+
+    assert report.exit_code == 2
+    assert report.journal_written_to is None
+    assert "NOT WRITTEN - cannot write the maintenance journal s3://journal-bucket" in (
+        report_text(report)
+    )
+    assert json.loads(report_json(report))["journal_error"] is not None
