@@ -5,7 +5,7 @@
 
 from pathlib import Path
 
-from crash_campaign import run_campaign
+from campaign_engine import run_campaign
 
 
 def test_no_acknowledged_swap_is_lost_across_kills_and_restarts(tmp_path: Path) -> None:
