@@ -7,6 +7,7 @@ bad usage); the reason is printed.
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
@@ -96,6 +97,10 @@ async def _calls(r: Rehearsal, args: argparse.Namespace) -> list[Outcome]:
     return outcomes
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.function == "stand-ins":
@@ -126,7 +131,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"rehearsal: not rehearsed: {note}", flush=True)
             return outcomes
 
-    outcomes = anyio.run(go)
+    # SIGTERM (a CI runner's cancel, `timeout`) unwinds like Ctrl-C: containers, networks and
+    # services this rehearsal started are removed on the way out.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        outcomes = anyio.run(go)
+    except KeyboardInterrupt:
+        print("== rehearsal: interrupted ==", flush=True)
+        return 1
     passed = sum(o.ok for o in outcomes)
     failed = len(outcomes) - passed
     names = ", ".join(o.name for o in outcomes if not o.ok)

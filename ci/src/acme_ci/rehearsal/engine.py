@@ -99,6 +99,11 @@ def exec_error(ctr: Ctr, result: ExecResult) -> dagger.QueryError:
     )
 
 
+def env_pairs(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """An OCI config's `Env` (NAME=value strings) as pairs."""
+    return tuple((k, v) for k, _, v in (item.partition("=") for item in items) if k)
+
+
 def references(value: str, alias: str) -> bool:
     """Whether an environment value points at host `alias` (alias:port, //alias, @alias)."""
     return re.search(rf"(^|[/@,=]){re.escape(alias)}(:\d+|/|$|,)", value) is not None
@@ -238,8 +243,8 @@ class Engine:
             case "withDirectory":
                 src = await self.value_of(a["source"])
                 flt = PathFilter.of(a.get("exclude"), a.get("include"))
-                op = CopyDir(a["path"], src, flt)
-                return ctr.then("dir", a["path"], src.digest, flt, ops=(*ctr.ops, op))
+                copy = CopyDir(a["path"], src, flt)
+                return ctr.then("dir", a["path"], src.digest, flt, ops=(*ctr.ops, copy))
             case "withNewFile":
                 data = a.get("contents", "").encode()
                 new = NewFile(a["path"], data, a.get("permissions", 0o644))
@@ -417,19 +422,14 @@ class Engine:
     async def _from(self, address: str) -> Ctr:
         tag = await self.images.image_for(address)
         config = await image_config(tag)
-        env = tuple(
-            tuple(item.split("=", 1))
-            for item in (config.get("Env") or [])
-            if "=" in item  # type: ignore[union-attr]
-        )
         image_id = (await podman("image", "inspect", "--format", "{{.Id}}", tag)).stdout.strip()
         return Ctr(
             ref=address,
             layer=Layer(image=image_id),
-            env=env,  # type: ignore[arg-type]
+            env=env_pairs(config.get("Env") or []),
             workdir=str(config.get("WorkingDir") or "/"),
-            entrypoint=tuple(config.get("Entrypoint") or ()),  # type: ignore[call-overload]
-            default_args=tuple(config.get("Cmd") or ()),  # type: ignore[call-overload]
+            entrypoint=tuple(config.get("Entrypoint") or ()),
+            default_args=tuple(config.get("Cmd") or ()),
             digest=digest_of("from", address, image_id),
         )
 

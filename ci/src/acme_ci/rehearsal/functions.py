@@ -1,6 +1,11 @@
 """Each Dagger function rehearsed: called as `dagger call` would call it, its result checked
 the way a user would check it (a service answers, a published image pulls back and starts)."""
 
+# dagger-io 0.21.11 types `@function` with an `infer_variance` TypeVar that mypy cannot solve
+# (dagger/mod/_resolver.py): mypy sees every module function as returning `R?`. Pyright
+# checks these calls (test_dagger_typing runs it over the package).
+# mypy: disable-error-code="attr-defined"
+
 from __future__ import annotations
 
 import inspect
@@ -15,7 +20,7 @@ import dagger
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.maintenance import MaintenanceFailedError
-from acme_ci.rehearsal.engine import Engine
+from acme_ci.rehearsal.engine import Engine, env_pairs
 from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag, podman
 from acme_ci.rehearsal.registry import local_registry
 from acme_ci.rehearsal.session import Rehearsal
@@ -173,7 +178,7 @@ async def publish(r: Rehearsal, version: str) -> Outcome:
                     entrypoint=tuple(data.get("Entrypoint") or ()),
                     default_args=tuple(data.get("Cmd") or ()),
                     ports=tuple(ports),
-                    env=tuple(tuple(e.split("=", 1)) for e in data.get("Env") or []),  # type: ignore[misc]
+                    env=env_pairs(data.get("Env") or []),
                     workdir=data.get("WorkingDir") or "/",
                 )
                 svc = Svc(await _pulled(ctr, ref), (*ctr.entrypoint, *ctr.default_args), ref)

@@ -6,6 +6,7 @@ import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
@@ -50,11 +51,11 @@ async def image_exists(ref: str) -> bool:
     return (await podman("image", "exists", ref, check=False)).code == 0
 
 
-async def image_config(ref: str) -> dict[str, object]:
+async def image_config(ref: str) -> dict[str, Any]:
     """The OCI config of an image (Env, Entrypoint, Cmd, WorkingDir, ExposedPorts, Labels)."""
     done = await podman("image", "inspect", ref)
-    config = json.loads(done.stdout)[0].get("Config") or {}
-    return dict(config)
+    config: dict[str, Any] = json.loads(done.stdout)[0].get("Config") or {}
+    return config
 
 
 def entrypoint_flag(argv: Sequence[str]) -> str:
