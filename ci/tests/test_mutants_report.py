@@ -154,7 +154,7 @@ def test_report_data_is_the_whole_run_as_json() -> None:
     assert list(by_id) == ["a:lint", "a:test", "a:build", "b:test", "b:build"]
     assert by_id["a:lint"]["cached"] is True
     assert by_id["a:lint"]["cache_key"] == "k" * 64
-    assert by_id["a:test"] == {
+    expected = {
         "id": "a:test",
         "package": "a",
         "task": "test",
@@ -168,6 +168,7 @@ def test_report_data_is_the_whole_run_as_json() -> None:
         "log": None,
         "cache_key": None,
     }
+    assert {k: by_id["a:test"][k] for k in expected} == expected
     assert by_id["b:test"]["failed_tests"] == ["tests/test_b.py::test_sum"]
     assert by_id["b:test"]["log"] == ".acme/logs/r1/b-test.log"
     assert by_id["b:build"]["blocked_by"] == ["b:test"]
@@ -283,3 +284,88 @@ def test_plan_mermaid_draws_each_step_once_and_each_need_as_an_edge() -> None:
         if "-->" in line
     }
     assert edges == {("a:lint", "a:build"), ("a:test", "a:build"), ("b:test", "b:build")}
+
+
+TWO_FLAKES = (FLAKE, Flake("tests/test_x.py::test_io", "a", 2))
+
+
+def test_summary_lists_several_flakes_failures_and_a_long_path_readably() -> None:
+    results = (
+        StepResult("a:lint", "passed", duration=1.0),
+        StepResult("a:test", "passed", duration=2.0, flakes=TWO_FLAKES),
+        StepResult("a:build", "failed", duration=3.0, failed_tests=("t::one", "t::two")),
+    )
+    run = RunResult(PLAN, results, duration=6.0, expected={"a:test": 1.0, "a:build": 1.0})
+    text = summary_text(run)
+    lines = text.splitlines()
+    assert rows(text)["a:test"][-4:] == [
+        "tests/test_x.py::test_slow",
+        "(x3),",
+        "tests/test_x.py::test_io",
+        "(x2)",
+    ]
+    assert "Critical path (5.0s): a:test -> a:build" in lines
+    assert "Expected critical path (2.0s): a:test -> a:build" in lines
+    assert "  failing tests: t::one, t::two" in lines
+    # Blank lines set the table, the paths and each failure apart.
+    assert lines[lines.index("Critical path (5.0s): a:test -> a:build") - 1] == ""
+    assert lines[lines.index("FAILED a:build") - 1] == ""
+
+
+def test_every_summary_column_starts_at_the_same_place_on_every_row() -> None:
+    results = (
+        StepResult("a:lint", "cached", duration=12.5),
+        StepResult("a:test", "passed", duration=2.0, flakes=(FLAKE,)),
+        StepResult("b:build", "blocked"),
+    )
+    table = [
+        line
+        for line in summary_text(RunResult(PLAN, results, duration=1.0)).splitlines()
+        if line.startswith("  ") and not line.startswith("  |")
+    ][:4]
+    header = table[0]
+    starts = [header.index(c) for c in ("status", "duration", "cached", "flakes")]
+    for line in table[1:]:
+        for start in starts:
+            assert line[start - 2 : start] == "  "  # a column gap ends right here
+            assert line[start] != " "
+
+
+def test_the_expected_path_line_is_its_own_line() -> None:
+    text = summary_text(RunResult(PLAN, (), duration=0.0))
+    assert "Expected critical path: - (no recorded durations yet)" in text.splitlines()
+    empty = RunResult(Plan(()), (), duration=0.0, expected={"gone:test": 3.0})
+    assert "Expected critical path (0.0s): -" in summary_text(empty).splitlines()
+    markdown = report_markdown(empty).splitlines()
+    assert "Expected critical path (0.0s): -" in markdown
+    assert "Critical path (0.0s): -" in markdown
+
+
+def test_report_rounds_every_duration_to_milliseconds() -> None:
+    results = (StepResult("b:test", "passed", duration=1.23456),)
+    run = RunResult(PLAN, results, duration=2.0, expected={"b:test": 0.98765})
+    data = report_data(run)
+    assert data["critical_path"] == {"steps": ["b:test"], "duration": 1.235}
+    assert data["expected_critical_path"] == {"steps": ["b:test"], "duration": 0.988}
+
+
+def test_markdown_layout_renders_as_a_table_with_separated_blocks() -> None:
+    results = (
+        StepResult("a:lint", "passed", duration=2.0),
+        StepResult("a:test", "passed", duration=1.0, flakes=TWO_FLAKES),
+        StepResult("a:build", "failed", duration=1.0, output="boom"),
+    )
+    run = RunResult(PLAN, results, duration=3.0, expected={"a:lint": 1.0, "a:build": 1.0})
+    lines = report_markdown(run).splitlines()
+    assert lines[1] == ""
+    assert lines[3] == ""
+    assert lines[4] == "| step | status | duration | cached | flakes |"
+    assert lines[5] == "| --- | --- | ---: | --- | --- |"
+    flakes = "`tests/test_x.py::test_slow` (x3), `tests/test_x.py::test_io` (x2)"
+    assert f"| a:test | passed | 1.0s |  | {flakes} |" in lines
+    path = lines.index("Critical path (3.0s): a:lint → a:build")
+    assert lines[path - 1] == ""
+    expected = lines.index("Expected critical path (2.0s): a:lint → a:build")
+    assert lines[expected - 1] == ""
+    details = lines.index("<details><summary>a:build failed</summary>")
+    assert lines[details - 1] == ""

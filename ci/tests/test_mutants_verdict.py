@@ -161,3 +161,8 @@ def test_a_test_that_passed_then_failed_on_its_last_attempt_is_failed_not_flaky(
 def test_garbage_is_a_junit_error(text: str) -> None:
     with pytest.raises(JunitError, match="not a JUnit XML report"):
         parse_junit(text)
+
+
+def test_a_testcase_without_name_or_class_is_still_counted() -> None:
+    summary = parse_junit(report('<testcase classname="c" />', '<testcase name="n" />'))
+    assert [(o.test_id, o.status) for o in summary.outcomes] == [("c::", "passed"), ("n", "passed")]
