@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from acme_ci.core.affected import SelectionError, select_affected, select_all, select_packages
@@ -23,6 +23,8 @@ def _workspace(graph: dict[str, tuple[str, ...]]) -> Workspace:
 GRAPH = {"log": (), "health": ("log",), "user": ("health", "log"), "tool": ()}
 
 
+# Generation speed depends on the machine's load (CI runners are shared): not a defect.
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(dag_manifests(), st.data())
 def test_selection_is_changed_packages_plus_exactly_their_dependents(
     graph: dict[str, tuple[str, ...]], data: st.DataObject
