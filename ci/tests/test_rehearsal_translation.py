@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,8 @@ from acme_ci.rehearsal.ignore import PathFilter
 from acme_ci.rehearsal.podman import Done, entrypoint_flag
 from acme_ci.rehearsal.session import source_settings
 from acme_ci.rehearsal.standins import pinned_references, recipe_for, split_reference
+
+from .conftest import Repo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,16 +130,6 @@ def module() -> AcmeCi:
     return AcmeCi(source=dag.host().directory(str(ROOT / default.strip("/")), exclude=patterns))
 
 
-def copy_of_the_repository(repo: Path) -> Path:
-    """The files git tracks (a working tree's caches change under a copy)."""
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
-    for path in listed.stdout.split():
-        if (ROOT / path).is_file():
-            (repo / path).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / path, repo / path)
-    return repo
-
-
 def flag_values(call: tuple[str, ...], flag: str) -> list[str]:
     return [call[i + 1] for i, a in enumerate(call) if a == flag]
 
@@ -175,27 +166,20 @@ async def test_a_step_runs_the_modules_argv_with_its_workdir_env_and_cache_volum
 
 @pytest.mark.anyio
 async def test_the_source_copied_into_a_container_honours_its_ignore_patterns(
-    fake: FakePodman, engine: Engine, tmp_path: Path
+    fake: FakePodman, engine: Engine, repo: Repo
 ) -> None:
-    repo = copy_of_the_repository(tmp_path / "repo")
-    for junk in (
-        "var/x.sqlite3",
-        "common/logger/.venv/bin/python",
-        "common/logger/src/__pycache__/a.pyc",
-    ):
-        (repo / junk).parent.mkdir(parents=True, exist_ok=True)
-        (repo / junk).write_text("junk")
-    (repo / "common/logger/var").mkdir(exist_ok=True)
-    (repo / "common/logger/var/kept.txt").write_text("anchored patterns keep me")
+    for junk in ("var/x.sqlite3", "libs/util/.venv/bin/python", "libs/util/src/__pycache__/a.pyc"):
+        repo.write(junk, "junk")
+    repo.write("libs/util/var/kept.txt", "anchored patterns keep me")
     patterns = ["var", "**/.venv", "**/__pycache__"]
-    acme = AcmeCi(source=dag.host().directory(str(repo), exclude=patterns))
-    await (await acme.env("acme-logger")).with_exec(["true"]).sync()
+    acme = AcmeCi(source=dag.host().directory(str(repo.root), exclude=patterns))
+    await (await acme.env("util")).with_exec(["true"]).sync()
     rootfs = fake.rootfs(fake.creates()[-1][2])
-    logger = rootfs / "src/common/logger"
-    assert (logger / "pyproject.toml").is_file()
-    assert (logger / "var/kept.txt").is_file()  # `var` is anchored at the root
-    assert not (logger / ".venv").exists()  # `**/.venv` is not
-    assert not list(logger.rglob("__pycache__"))
+    util = rootfs / "src/libs/util"
+    assert (util / "pyproject.toml").is_file()
+    assert (util / "var/kept.txt").is_file()  # `var` is anchored at the root
+    assert not (util / ".venv").exists()  # `**/.venv` is not
+    assert not list(util.rglob("__pycache__"))
     assert not (rootfs / "src/var").exists()
 
 

@@ -7,6 +7,7 @@ bad usage); the reason is printed.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import time
 from collections.abc import Awaitable, Sequence
@@ -19,6 +20,8 @@ from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.session import Rehearsal, context_root, rehearsal, say
 from acme_ci.rehearsal.standins import describe_all
 
+# The module's run summary: "24 steps: 24 passed in 301.2s (engine: dagger)".
+STEPS_LINE = re.compile(r"^\d+ steps: ")
 LIMITS_NOTE = (
     "rehearsal: the module's own queries, run by podman on local stand-in images "
     "(not the real images, not the engine's cache)"
@@ -32,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-C", dest="directory", default=".", help="the repository (default: .)")
     parser.add_argument("--no-install", action="store_true", help="never apt-get install tools")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="run every exec again (default: reuse layers of earlier rehearsals, as the engine)",
+    )
     sub = parser.add_subparsers(dest="function", required=True)
     ci = sub.add_parser("ci", help="dagger call ci")
     group = ci.add_mutually_exclusive_group()
@@ -119,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(LIMITS_NOTE)
 
     async def go() -> list[Outcome]:
-        async with rehearsal(root) as r:
+        async with rehearsal(root, fresh=args.fresh) as r:
             outcomes = await _calls(r, args)
             built = ", ".join(f"{a} {s:.0f}s" for a, s in r.images.built.items())
             say(f"rehearsal: stand-ins built: {built or 'none'}; reused: {len(r.images.reused)}")
@@ -139,12 +147,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("== rehearsal: interrupted ==", flush=True)
         return 1
+    print(closing_line(outcomes, time.monotonic() - started), flush=True)
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def closing_line(outcomes: Sequence[Outcome], seconds: float) -> str:
+    """`== rehearsal: N passed, N failed in Xs ==`, with the step count of a single `ci`."""
     passed = sum(o.ok for o in outcomes)
-    failed = len(outcomes) - passed
-    names = ", ".join(o.name for o in outcomes if not o.ok)
-    print(
-        f"== rehearsal: {passed} passed, {failed} failed in {time.monotonic() - started:.1f}s"
-        f"{'; failed: ' + names if names else ''} ==",
-        flush=True,
+    failed = [o.name for o in outcomes if not o.ok]
+    steps = [line for o in outcomes for line in o.lines if STEPS_LINE.match(line)]
+    detail = f" ({steps[0].split(' (engine')[0]})" if len(outcomes) == 1 and steps else ""
+    failures = f"; failed: {', '.join(failed)}" if failed else ""
+    return (
+        f"== rehearsal: {passed} passed, {len(failed)} failed{detail} in {seconds:.1f}s"
+        f"{failures} =="
     )
-    return 0 if failed == 0 else 1

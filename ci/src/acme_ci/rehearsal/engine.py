@@ -128,6 +128,8 @@ class Engine:
         self.networks: list[str] = []
         self.dropped_notes: set[str] = set()
         self.cached_layers = 0
+        # Layers of earlier rehearsals are reused, as the engine's cache would (--fresh: not).
+        self.reuse_layers = True
         self.kept: set[str] = set()
         self.execs = 0
         self.session_network = f"acme-reh-{self.run_id}"
@@ -576,7 +578,7 @@ class Engine:
         return done
 
     async def _run_exec(self, ctr: Ctr, argv: tuple[str, ...], key: str, keep: bool) -> Ctr:
-        cached = await self._cached_layer(key) if keep else None
+        cached = await self._cached_layer(key) if keep and self.reuse_layers else None
         if cached is not None:
             self.cached_layers += 1
             self.report(f"rehearsal: cached  {self._describe(ctr, argv)}")

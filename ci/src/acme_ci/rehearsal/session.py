@@ -67,9 +67,10 @@ class Rehearsal:
 
 
 @contextlib.asynccontextmanager
-async def rehearsal(root: Path) -> AsyncIterator[Rehearsal]:
+async def rehearsal(root: Path, fresh: bool = False) -> AsyncIterator[Rehearsal]:
     images = StandIns(say)
     engine = Engine(images, say, state_dir())
+    engine.reuse_layers = not fresh
     try:
         with engine.installed():
             async with anyio.create_task_group() as tg:

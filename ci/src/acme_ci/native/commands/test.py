@@ -67,7 +67,8 @@ def rehearsal_phase(root: Path) -> tuple[str, int]:
         reason = last.removeprefix("rehearsal: skipped: ")
         return f"== rehearsal (Dagger module in podman): skipped: {reason} ==", 0
     verdict = "passed" if code == 0 else f"FAILED (exit {code})"
-    return f"== rehearsal (Dagger module in podman): {verdict}: {last.strip('= ')} ==", code
+    detail = last.strip("= ").removeprefix("rehearsal: ")
+    return f"== rehearsal (Dagger module in podman): {verdict}: {detail} ==", code
 
 
 def totals_line(result: RunResult) -> str:
