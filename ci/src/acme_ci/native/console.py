@@ -26,7 +26,7 @@ class Progress:
             if event.kind == "blocked":
                 line += f" (needs {', '.join(result.blocked_by)})"
             elif event.kind == "cached":
-                line += f" (was {result.duration:.1f}s)"
+                line += f" (was {result.duration:.1f}s, {result.cache_source or 'local'})"
             else:
                 line += f" ({result.duration:.1f}s)"
             if result.flakes:
