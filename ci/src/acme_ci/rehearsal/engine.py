@@ -655,6 +655,9 @@ class Engine:
             return
         network = self._name("net")
         await podman("network", "create", network)
+        # Removed at the end of the rehearsal, after its containers: `network rm --force`
+        # would remove the stopped exec container, whose file system is the exec's result.
+        self.networks.append(network)
         held: list[tuple[Svc, str]] = []
         try:
             async with anyio.create_task_group() as tg:
@@ -664,7 +667,6 @@ class Engine:
         finally:
             for svc, name in held:
                 await self._release(svc, name, network)
-            await podman("network", "rm", "--force", network, check=False)
 
     async def _attach(
         self, svc: Svc, network: str, alias: str, held: list[tuple[Svc, str]]
