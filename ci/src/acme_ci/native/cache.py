@@ -9,12 +9,10 @@ output file, so a corrupt entry is detected, discarded and recomputed.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -174,6 +172,9 @@ class Cache:
 
     def pack(self, key: str) -> bytes | None:
         """The entry as one gzipped tar (entry.json and outputs/), None if there is none."""
+        import io  # here: only a remote cache packs entries
+        import tarfile
+
         entry_dir = self._entry_dir(key)
         if not (entry_dir / "entry.json").is_file():
             return None
@@ -187,6 +188,9 @@ class Cache:
 
         Raises CorruptEntry when the archive cannot be unpacked; `load` then checks it.
         """
+        import io
+        import tarfile
+
         final = self._entry_dir(key)
         if final.exists():
             return
