@@ -203,9 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             ours: list[Sample] = []
             theirs: list[Sample] = []
             if scenario != "cold":  # both caches hold the current tree first
-                acme_ci(root, args.jobs, "--all")
-                if turbo is not None:
-                    run_turbo(turbo, root, args.jobs)
+                print(f"{scenario}: filling both caches ...", flush=True)
+                fill = acme_ci(root, args.jobs, "--all")
+                peer = run_turbo(turbo, root, args.jobs) if turbo is not None else None
+                print(f"  fill: acme-ci {fill.seconds:.1f}s ({fill.ran} run)"
+                      f"{f', turbo {peer.seconds:.1f}s ({peer.ran} run)' if peer else ''}",
+                      flush=True)  # fmt: skip
             for i in range(args.runs):
                 prepare[scenario]()  # one change (or clear), then both tools see it
                 print(f"{scenario} {i + 1}/{args.runs} ...", flush=True)
@@ -213,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if turbo is not None:
                     theirs.append(run_turbo(turbo, root, args.jobs))
             rows.append((titles[scenario], ours, theirs))
+            print(f"  {titles[scenario]}: acme-ci {[round(x.seconds, 2) for x in ours]}"
+                  f" turbo {[round(x.seconds, 2) for x in theirs]}", flush=True)  # fmt: skip
 
     print(f"\nacme-ci vs turbo {TURBO_VERSION}: median of {args.runs}, concurrency {args.jobs}")
     print(
