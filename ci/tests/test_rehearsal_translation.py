@@ -217,9 +217,9 @@ async def test_bound_services_answer_to_their_alias_on_a_network_of_each_exec(
         (alias, net) for alias in ("postgres", "s3") for net in networks
     )
     # One instance per service, shared by the execs that bind it (as the engine does).
-    services = [c for c in fake.calls if c[:2] == ("run", "--detach")]
+    services = [c for c in fake.creates() if ("start", c[2]) in fake.calls]
     assert len(services) == 2
-    moto = next(s for s in services if "s3" in str([c for c in connects if c[5] == s[3]]))
+    moto = next(s for s in services if "s3" in str([c for c in connects if c[5] == s[2]]))
     assert entrypoint(moto) == ["/entry", "serve"]  # use_entrypoint: the image's own command
     assert not [n for n in notes if "dropped" in n]
 

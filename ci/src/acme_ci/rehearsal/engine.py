@@ -591,6 +591,7 @@ class Engine:
             flags += self._config_flags(ctr, self.visible_env(ctr))
             await podman("create", "--name", name, *flags, entrypoint_flag(argv), base)
             self.containers.append(name)
+            await self._make_workdir(name, ctr.workdir)
             run = await podman("start", "--attach", name, check=False)
         state = await podman("inspect", "--format", "{{.State.ExitCode}}", name)
         code = int(state.stdout.strip() or run.code)
@@ -602,6 +603,18 @@ class Engine:
         if code == 0 and keep:
             await self._store_layer(key, layer, result)
         return replace(ctr, layer=layer, ops=(), last=result, digest=key)
+
+    @staticmethod
+    async def _make_workdir(name: str, workdir: str) -> None:
+        """Create the working directory if the file system lacks it, as the engine's exec does
+        (podman refuses a --workdir that does not exist)."""
+        if workdir in ("", "/"):
+            return
+        root = Path((await podman("mount", name)).stdout.strip())
+        try:
+            fs.inside(root, workdir).mkdir(parents=True, exist_ok=True)
+        finally:
+            await podman("unmount", name, check=False)
 
     @staticmethod
     def _describe(ctr: Ctr, argv: Sequence[str]) -> str:
@@ -717,7 +730,9 @@ class Engine:
         async with self._secrets(svc.ctr) as secret_flags:
             flags = [*LIMITS, *network_flags, *secret_flags]
             flags += self._config_flags(svc.ctr, self.visible_env(svc.ctr))
-            await podman("run", "--detach", "--name", name, *flags, entrypoint_flag(svc.argv), base)
+            await podman("create", "--name", name, *flags, entrypoint_flag(svc.argv), base)
+            await self._make_workdir(name, svc.ctr.workdir)
+            await podman("start", name)
 
     async def wait_for_ports(self, svc: Svc, name: str, network: str, host: str) -> None:
         """Wait until every exposed port accepts connections (the engine's health check)."""

@@ -21,8 +21,8 @@ from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.maintenance import MaintenanceFailedError
 from acme_ci.rehearsal.engine import Engine, env_pairs
-from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag, podman
-from acme_ci.rehearsal.registry import local_registry
+from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, podman
+from acme_ci.rehearsal.registry import RegistryError, local_registry
 from acme_ci.rehearsal.session import Rehearsal
 from acme_ci.rehearsal.values import Ctr, Layer, Svc
 
@@ -67,8 +67,8 @@ async def timed(name: str, body: Callable[[], Awaitable[tuple[bool, list[str]]]]
     started = time.monotonic()
     try:
         ok, lines = await body()
-    except dagger.QueryError as error:
-        ok, lines = False, [f"engine error: {error}"]
+    except (dagger.QueryError, PodmanError, RegistryError) as error:
+        ok, lines = False, [f"rehearsal error: {type(error).__name__}: {error}"]
     return Outcome(name, ok, time.monotonic() - started, lines)
 
 
