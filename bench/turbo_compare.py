@@ -205,9 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if scenario != "cold":  # both caches hold the current tree first
                 print(f"{scenario}: filling both caches ...", flush=True)
                 fill = acme_ci(root, args.jobs, "--all")
-                peer = run_turbo(turbo, root, args.jobs) if turbo is not None else None
+                filled = run_turbo(turbo, root, args.jobs) if turbo is not None else None
                 print(f"  fill: acme-ci {fill.seconds:.1f}s ({fill.ran} run)"
-                      f"{f', turbo {peer.seconds:.1f}s ({peer.ran} run)' if peer else ''}",
+                      f"{f', turbo {filled.seconds:.1f}s ({filled.ran} run)' if filled else ''}",
                       flush=True)  # fmt: skip
             for i in range(args.runs):
                 prepare[scenario]()  # one change (or clear), then both tools see it
