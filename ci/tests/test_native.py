@@ -51,7 +51,12 @@ async def test_a_missing_tool_is_a_failed_step_with_a_reason(tmp_path: Path) -> 
 
 
 @pytest.mark.anyio
-async def test_every_package_lint_shares_one_mypy_cache_under_acme(tmp_path: Path) -> None:
+async def test_every_package_lint_shares_one_mypy_cache_under_acme(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inside a pipeline's own test step the outer run's MYPY_CACHE_DIR is set: a user's
+    # setting wins over the default, so clear it to see the default.
+    monkeypatch.delenv("MYPY_CACHE_DIR", raising=False)
     for package in ("a", "b"):
         (tmp_path / package).mkdir()
         (tmp_path / package / "m.py").write_text("import json\n\nX: int = len(json.dumps(1))\n")
