@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import dagger
 
@@ -14,6 +14,7 @@ from acme_ci.core.summary import summary_text
 from acme_ci.core.verdict import judge_test_step
 from acme_ci.dagger.containers import SRC, in_container
 from acme_ci.dagger.junit_echo import split_report
+from acme_ci.dagger.remote_cache import RemoteStepCache
 
 TAIL_LINES = 40
 
@@ -36,12 +37,31 @@ def check_run(run: RunResult) -> str:
 
 @dataclass
 class ContainerExecutor:
-    """Runs each step in `container_for(step)`; keeps the final containers (for outputs)."""
+    """Runs each step in `container_for(step)`; keeps the final containers (for outputs).
+
+    With a remote cache, a step whose entry is found is not run: its outputs come from the
+    entry; a step that passed is stored.
+    """
 
     container_for: Callable[[Step], dagger.Container]
     finished: dict[str, dagger.Container] = field(default_factory=dict)
+    remote: RemoteStepCache | None = None
 
     async def run(self, step: Step) -> StepResult:
+        if self.remote is None:
+            return await self._execute(step)
+        key = await self.remote.key(step)
+        hit = await self.remote.lookup(step, key)
+        if hit is not None:
+            self.finished[step.id] = hit.outputs
+            return hit.result
+        result = await self._execute(step)
+        if result.status == "passed":
+            sent = await self.remote.store(step, key, result, self.finished[step.id])
+            result = replace(result, cache_bytes=sent)
+        return replace(result, cache_key=key)
+
+    async def _execute(self, step: Step) -> StepResult:
         started = time.monotonic()
         ctr = self.container_for(step).with_workdir(in_container(step.workdir))
         for name, value in step.env:

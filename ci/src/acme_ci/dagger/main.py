@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
 import anyio
@@ -18,6 +18,7 @@ from dagger import DefaultPath, Doc, Ignore, check, function, object_type
 from acme_ci.core.affected import select_all, select_packages
 from acme_ci.core.plan import Plan, PlanOptions, Step, make_plan
 from acme_ci.core.plan_format import plan_text
+from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.scheduler import RunResult, run_plan
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.containers import (
@@ -31,6 +32,7 @@ from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_p
 from acme_ci.dagger.executor import ContainerExecutor, check_run
 from acme_ci.dagger.junit_echo import with_junit_echo
 from acme_ci.dagger.maintenance import Targets, TargetsError, run_maintenance, with_targets
+from acme_ci.dagger.remote_cache import CacheOptions, RemoteStepCache, step_inputs
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
@@ -40,6 +42,8 @@ REHEARSAL_DOC = (
     "Throwaway targets: a moto S3 with the bucket created and a PostgreSQL kept in a cache "
     "volume (Kafka only at --kafka-bootstrap-servers)"
 )
+CACHE_URL_DOC = "Remote step cache, s3://BUCKET/PREFIX; empty: none"
+CACHE_SCOPE_DOC = "The run's cache scope (its branch): written, then read before the default's"
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -104,12 +108,36 @@ class AcmeCi:
         return RootFiles(entries, str(declared.get("source", "")).strip("/"))
 
     async def _run(
-        self, ws: Workspace, plan: Plan, jobs: int
+        self, ws: Workspace, plan: Plan, jobs: int, cache: CacheOptions | None = None
     ) -> tuple[RunResult, ContainerExecutor]:
         root_files = await self._root_files()
         executor = ContainerExecutor(lambda step: self._step_container(ws, step, root_files))
+        if cache is not None:
+            executor.remote = self._remote_cache(ws, root_files, cache)
         run = await run_plan(plan, executor, jobs=jobs, engine="dagger")
+        if executor.remote is not None:
+            remote = executor.remote
+            warnings = (*run.warnings, *remote.warnings, *filter(None, [remote.skipped]))
+            run = replace(run, warnings=warnings, remote_cache=remote.describe())
         return run, executor
+
+    def _remote_cache(
+        self, ws: Workspace, root_files: RootFiles, cache: CacheOptions
+    ) -> RemoteStepCache:
+        """The remote cache, its lookups run in the module package's container (boto3)."""
+        tool = next((p for p in ws.packages if p.path == root_files.module_dir), None)
+        if tool is None:
+            raise RemoteCacheError(
+                "the remote cache runs in the module package's container, and the source "
+                "has no dagger.json naming a workspace package"
+            )
+        return RemoteStepCache(
+            options=cache,
+            source=self.source,
+            tool=package_env(ws, tool.name, self.source),
+            ws=ws,
+            inputs_of=lambda step: step_inputs(ws, step, root_files.module_dir, root_files.entries),
+        )
 
     async def _single(self, package: str, task: str) -> tuple[RunResult, ContainerExecutor]:
         ws = await self._workspace()
@@ -166,17 +194,49 @@ class AcmeCi:
         base: Annotated[str, Doc("Git ref to diff against, e.g. origin/main; empty: all")] = "",
         all_: Annotated[bool, Doc("Select every package")] = False,
         jobs: Annotated[int, Doc("Steps run at the same time")] = 4,
+        cache_url: Annotated[str, Doc(CACHE_URL_DOC)] = "",
+        cache_scope: Annotated[str, Doc(CACHE_SCOPE_DOC)] = "",
+        cache_default_scope: Annotated[str, Doc("The default branch's scope")] = "main",
+        cache_read_only: Annotated[bool, Doc("Read the cache, never write (forks)")] = False,
+        cache_pull_request: Annotated[
+            bool, Doc("A pull request: never writes the default branch's scope")
+        ] = False,
+        cache_signing_key: Annotated[
+            dagger.Secret | None, Doc("HMAC key: sign entries, use only signed ones")
+        ] = None,
+        cache_endpoint_url: Annotated[str, Doc("S3 endpoint of the cache; empty: AWS")] = "",
+        cache_region: Annotated[str, Doc("AWS region of the cache bucket")] = "",
+        aws_access_key_id: Annotated[dagger.Secret | None, Doc("Cache AWS_ACCESS_KEY_ID")] = None,
+        aws_secret_access_key: Annotated[dagger.Secret | None, Doc("Cache AWS secret")] = None,
     ) -> str:
         """Lint, test and build the affected packages along the dependency graph.
 
-        Fails with one error listing every failed step and its output.
+        Fails with one error listing every failed step and its output. With --cache-url, each
+        step is looked up in the remote step cache first (its scope, then the default
+        branch's) and stored there after it passes (its own scope only; never with
+        --cache-read-only). A cache fault never fails the run: the summary says why.
         """
-        return await self._ci(base, all_, jobs)
+        cache = None
+        if cache_url:
+            cache = CacheOptions(
+                url=cache_url,
+                scope=cache_scope,
+                default_scope=cache_default_scope,
+                read_only=cache_read_only,
+                pull_request=cache_pull_request,
+                endpoint_url=cache_endpoint_url,
+                region=cache_region,
+                aws_access_key_id=aws_access_key_id,
+                aws_secret_access_key=aws_secret_access_key,
+                signing_key=cache_signing_key,
+            )
+            cache.check()
+        return await self._ci(base, all_, jobs, cache)
 
-    async def _ci(self, base: str, all_: bool, jobs: int) -> str:
+    async def _ci(self, base: str, all_: bool, jobs: int, cache: CacheOptions | None = None) -> str:
         ws = await self._workspace()
         plan = make_plan(ws, await select(ws, self.source, base, all_))
-        run, _ = await self._run(ws, plan, jobs)
+        run, _ = await self._run(ws, plan, jobs, cache)
         return check_run(run)
 
     @function

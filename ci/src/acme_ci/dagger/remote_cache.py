@@ -1,0 +1,274 @@
+"""The remote step cache on Dagger: a step's key from engine digests, lookup and store in a
+container, outputs restored from the entry.
+
+The key (acme_ci.core.step_key) hashes the step definition, the images and recipe of its
+container, and the engine's content digests of the inputs the container receives (the lock
+file, every manifest, the package's and its internal dependencies' directories, the root
+files of the module package's tests), each under its root-relative path: never a host path.
+
+Lookup and store run `python -m acme_ci.dagger.remote_cache_cli` in the module package's
+container (acme-ci has boto3), with the credentials and the signing key as secret variables
+and an input unique to the call, so a miss is never replayed from the engine's cache. A hit
+restores the step's outputs from the fetched entry; any fault leaves the step to run and
+the summary says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import dagger
+from dagger import dag
+
+from acme_ci.core.plan import LOCK_FILE, ROOT_MANIFEST, Step
+from acme_ci.core.remote_cache import RemoteCacheError, ScopePolicy, parse_cache_url, scope_policy
+from acme_ci.core.scheduler import Flake, StepResult
+from acme_ci.core.step_key import OUTPUTS_DIR, container_step_key
+from acme_ci.core.workspace import Workspace
+from acme_ci.dagger import containers
+from acme_ci.dagger.containers import SRC, TOOL_TEST_ROOT_FILES, once_per_call
+from acme_ci.dagger.junit_echo import PLUGIN_SOURCE
+
+CLI = "acme_ci.dagger.remote_cache_cli"
+CACHE_DIR = "/acme-cache"
+SERVICE_IMAGES = {
+    "s3": containers.MOTO_IMAGE,
+    "postgres": containers.POSTGRES_IMAGE,
+    "kafka": containers.KAFKA_IMAGE,
+}
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """The `--cache-*` arguments of `dagger call ci` (credentials are secrets)."""
+
+    url: str
+    scope: str
+    default_scope: str = "main"
+    read_only: bool = False
+    pull_request: bool = False
+    endpoint_url: str = ""
+    region: str = ""
+    aws_access_key_id: dagger.Secret | None = None
+    aws_secret_access_key: dagger.Secret | None = None
+    signing_key: dagger.Secret | None = None
+
+    def policy(self) -> ScopePolicy:
+        """The scopes this run reads and the one it writes (acme_ci.core.remote_cache)."""
+        return scope_policy(
+            self.scope,
+            self.default_scope,
+            pull_request=self.pull_request,
+            read_only=self.read_only,
+        )
+
+    def check(self) -> None:
+        """RemoteCacheError for a bad URL or missing scope, before anything runs."""
+        parse_cache_url(self.url)
+        self.policy()
+        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
+            raise RemoteCacheError(
+                "pass both --aws-access-key-id and --aws-secret-access-key, or neither"
+            )
+
+
+@dataclass(frozen=True)
+class StepInputs:
+    """What a step's container receives from the source: files and directories."""
+
+    files: tuple[str, ...]
+    directories: tuple[str, ...]
+
+
+def step_inputs(
+    ws: Workspace, step: Step, module_dir: str, root_entries: Iterable[str]
+) -> StepInputs:
+    """The source paths the step's container is built from (containers.package_env and,
+    for the module package's tests, with_root_files)."""
+    files = [LOCK_FILE, ROOT_MANIFEST, *(f"{p.path}/pyproject.toml" for p in ws.packages)]
+    package = ws.get(step.package)
+    directories = [package.path, *(ws.get(d).path for d in ws.dependencies_closure(package.name))]
+    if step.task == "test" and package.path == module_dir:
+        present = {entry.rstrip("/") for entry in root_entries}
+        for name in TOOL_TEST_ROOT_FILES:
+            if name in present:
+                (directories if name == ".github" else files).append(name)
+    return StepInputs(tuple(files), tuple(directories))
+
+
+def environment(ws: Workspace, step: Step) -> dict[str, str]:
+    """What the step's container is made of, besides the inputs: images and recipe."""
+    env = {
+        "engine": "dagger",
+        "python": containers.PYTHON_IMAGE,
+        "uv": containers.UV_IMAGE,
+        "base": containers.INSTALL_GIT,
+        "path": containers.PATH,
+    }
+    if step.task == "test":
+        services = ws.get(step.package).settings.test_services
+        env["services"] = ",".join(f"{s}={SERVICE_IMAGES.get(s, '?')}" for s in services)
+        env["junit_echo"] = hashlib.sha256(PLUGIN_SOURCE.encode()).hexdigest()
+    return env
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A usable entry: the step's result, and a container holding its outputs under /src."""
+
+    result: StepResult
+    outputs: dagger.Container
+
+
+@dataclass
+class RemoteStepCache:
+    """Lookup before and store after each step, through `tool` (the module package's
+    container); `inputs_of` names each step's source inputs."""
+
+    options: CacheOptions
+    source: dagger.Directory
+    tool: dagger.Container
+    ws: Workspace
+    inputs_of: Callable[[Step], StepInputs]
+    warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    _digests: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        policy = self.options.policy()
+        return f"{self.options.url} ({policy.describe()})"
+
+    async def key(self, step: Step) -> str:
+        """The step's key from the engine's content digests of its inputs."""
+        inputs = self.inputs_of(step)
+        digests: dict[str, str] = {}
+
+        async def digest(path: str, is_dir: bool) -> None:
+            if path not in self._digests:
+                if is_dir:
+                    found = await self.source.directory(path).digest()
+                else:
+                    found = await self.source.file(path).digest(exclude_metadata=True)
+                self._digests[path] = found
+            digests[path] = self._digests[path]
+
+        async with anyio.create_task_group() as tg:
+            for path in inputs.files:
+                tg.start_soon(digest, path, False)
+            for path in inputs.directories:
+                tg.start_soon(digest, path, True)
+        return container_step_key(step, digests, environment(self.ws, step))
+
+    def _container(self) -> dagger.Container:
+        """The tool container with the location, the credentials (secrets) and a call id."""
+        ctr = self.tool.with_env_variable("ACME_CACHE_URL", self.options.url)
+        if self.options.endpoint_url:
+            ctr = ctr.with_env_variable("AWS_ENDPOINT_URL_S3", self.options.endpoint_url)
+        if self.options.region:
+            ctr = ctr.with_env_variable("AWS_DEFAULT_REGION", self.options.region)
+        for name, secret in (
+            ("AWS_ACCESS_KEY_ID", self.options.aws_access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", self.options.aws_secret_access_key),
+            ("ACME_CACHE_SIGNING_KEY", self.options.signing_key),
+        ):
+            if secret is not None:
+                ctr = ctr.with_secret_variable(name, secret)
+        # The lookup's answer and the store's effect live outside the container: the exec
+        # must run on every call, never be served from the engine's cache.
+        return once_per_call(ctr)
+
+    async def lookup(self, step: Step, key: str) -> Hit | None:
+        """The step's entry from the readable scopes, None on a miss (or a fault: warned)."""
+        if self.skipped is not None:
+            return None
+        policy = self.options.policy()
+        scopes = [arg for scope in policy.read for arg in ("--scope", scope)]
+        argv = ["python", "-m", CLI, "fetch", "--key", key, *scopes, "--dir", CACHE_DIR]
+        ctr = self._container().with_exec(argv)
+        try:
+            status = json.loads(await ctr.file(f"{CACHE_DIR}/status.json").contents())
+        except (dagger.QueryError, ValueError) as error:
+            self._give_up("lookup", error)
+            return None
+        self.warnings.extend(
+            f"remote cache, {step.id}: {p}; the step runs" for p in status.get("problems", [])
+        )
+        if status.get("skipped"):
+            self.skipped = f"remote cache skipped from {step.id} on: {status['skipped']}"
+        if not status.get("hit"):
+            return None
+        return Hit(_cached_result(step, key, status), _outputs(step, ctr))
+
+    async def store(self, step: Step, key: str, result: StepResult, ran: dagger.Container) -> int:
+        """Store a passed step's entry in the writable scope; the bytes sent (0: none)."""
+        policy = self.options.policy()
+        if policy.write is None or self.skipped is not None:
+            return 0
+        meta = {
+            "step_id": step.id,
+            "duration": result.duration,
+            "output": result.output,
+            "attempts": result.attempts,
+            "flakes": [[f.test_id, f.attempts] for f in result.flakes],
+            "passed_tests": result.passed_tests,
+            "skipped_tests": result.skipped_tests,
+        }
+        ctr = self._container().with_new_file(f"{CACHE_DIR}/meta.json", json.dumps(meta))
+        for output in step.outputs:
+            target = f"{CACHE_DIR}/{OUTPUTS_DIR}/{output}"
+            if output == step.junit_path:
+                ctr = ctr.with_file(target, ran.file(f"{SRC}/{output}"))
+            else:
+                ctr = ctr.with_directory(target, ran.directory(f"{SRC}/{output}"))
+        argv = ["python", "-m", CLI, "store", "--key", key, "--scope", policy.write]
+        ctr = ctr.with_exec([*argv, "--dir", CACHE_DIR])
+        try:
+            stored = json.loads(await ctr.file(f"{CACHE_DIR}/stored.json").contents())
+        except (dagger.QueryError, ValueError) as error:
+            self._give_up("store", error)
+            return 0
+        if stored.get("problem"):
+            self.skipped = f"remote cache skipped from {step.id} on: {stored['problem']}"
+            return 0
+        return int(stored["bytes"])
+
+    def _give_up(self, action: str, error: Exception) -> None:
+        if self.skipped is None:
+            self.skipped = (
+                f"remote cache skipped from the first failed {action} on: "
+                f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            )
+
+
+def _cached_result(step: Step, key: str, status: dict[str, Any]) -> StepResult:
+    meta = status["meta"]
+    return StepResult(
+        step.id,
+        "cached",
+        duration=float(meta["duration"]),
+        output=str(meta["output"]),
+        attempts=int(meta["attempts"]),
+        flakes=tuple(Flake(str(t), step.package, int(a)) for t, a in meta["flakes"]),
+        passed_tests=int(meta.get("passed_tests", 0)),
+        skipped_tests=int(meta.get("skipped_tests", 0)),
+        cache_key=key,
+        cache_source="remote",
+        cache_bytes=int(status.get("bytes", 0)),
+    )
+
+
+def _outputs(step: Step, fetched: dagger.Container) -> dagger.Container:
+    """A container with the entry's outputs where the step would have left them."""
+    ctr = dag.container().with_workdir(SRC)
+    for output in step.outputs:
+        source = f"{CACHE_DIR}/entry/{OUTPUTS_DIR}/{output}"
+        if output == step.junit_path:
+            ctr = ctr.with_file(f"{SRC}/{output}", fetched.file(source))
+        else:
+            ctr = ctr.with_directory(f"{SRC}/{output}", fetched.directory(source))
+    return ctr

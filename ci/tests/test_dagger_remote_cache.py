@@ -1,0 +1,561 @@
+"""The remote step cache on Dagger.
+
+Two halves. The in-container side (`python -m acme_ci.dagger.remote_cache_cli`) runs here
+for real against a moto S3 server on 127.0.0.1, beside the native remote cache, to prove both
+shells write and read the same signed entries. The Dagger side is inspected offline, as the
+other module functions are (test_dagger_pipeline.FakeEngine): the digests a key is made of,
+the lookup and store execs, their secrets and per-call input, a hit skipping the step.
+"""
+
+# mypy: disable-error-code="attr-defined, call-arg"
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from dagger import dag
+from dagger.client._core import Context
+from moto.server import ThreadedMotoServer
+from mypy_boto3_s3 import S3Client
+
+from acme_ci.core.affected import Selection, select_packages
+from acme_ci.core.plan import PlanOptions, Step, make_plan
+from acme_ci.core.remote_cache import RemoteCacheError, parse_cache_url
+from acme_ci.core.step_key import HostPathError, container_step_key, entry_checksum
+from acme_ci.core.workspace import Workspace
+from acme_ci.dagger import containers as images
+from acme_ci.dagger import remote_cache_cli as cli
+from acme_ci.dagger.main import AcmeCi
+from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions
+from acme_ci.dagger.source import SOURCE_IGNORE
+from acme_ci.native.cache import Cache, CachedResult, _checksum
+from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
+
+from .test_dagger_pipeline import ROOT, Chain, FakeEngine, args_of, chain_of, execs
+
+BUCKET = "acme-cache"
+URL = f"s3://{BUCKET}/ci"
+KEY = "ab" * 32
+STEP = Step(
+    id="acme-logger:build",
+    package="acme-logger",
+    task="build",
+    commands=(("uv", "build"),),
+    workdir=".",
+    env=(),
+    inputs=("uv.lock",),
+    needs=(),
+    outputs=("dist/acme-logger",),
+    reason="--all",
+)
+META = {
+    "step_id": STEP.id,
+    "duration": 1.5,
+    "output": "built",
+    "attempts": 1,
+    "flakes": [],
+    "passed_tests": 0,
+    "skipped_tests": 0,
+}
+
+
+# ---------------------------------------------------------------- the core: key and entry
+
+
+def test_a_key_depends_on_content_digests_and_never_accepts_a_host_path() -> None:
+    env = {"python": images.PYTHON_IMAGE}
+    key = container_step_key(STEP, {"uv.lock": "sha256:1", "common/logger": "sha256:2"}, env)
+    assert key == container_step_key(
+        STEP, {"common/logger": "sha256:2", "uv.lock": "sha256:1"}, env
+    )
+    assert key != container_step_key(
+        STEP, {"uv.lock": "sha256:1", "common/logger": "sha256:3"}, env
+    )
+    assert key != container_step_key(
+        STEP, {"uv.lock": "sha256:1", "common/logger": "sha256:2"}, {"python": "python:3.13-slim"}
+    )
+    for bad in ("/home/runner/work/acme/uv.lock", "../uv.lock", ""):
+        with pytest.raises(HostPathError):
+            container_step_key(STEP, {bad: "sha256:1"}, env)
+
+
+def test_the_entry_checksum_is_the_native_caches(tmp_path: Path) -> None:
+    """Same order as pathlib's (part by part): 'a/x' sorts before 'a-b/x' there, not in str."""
+    files = {"a/x": b"1", "a-b/x": b"2", "a.txt": b"3", "dist/w.whl": b"\0wheel"}
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    assert entry_checksum(META, files) == _checksum(META, tmp_path)
+
+
+# ---------------------------------------------------------------- in the container, on moto
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Client:
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "ACME_CACHE_URL": URL,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ACME_CACHE_SIGNING_KEY", raising=False)
+    client = boto3.client("s3", endpoint_url=endpoint)
+    if BUCKET in {b.get("Name") for b in client.list_buckets().get("Buckets", [])}:
+        for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item.get("Key", ""))
+    else:
+        client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+def staged(tmp_path: Path, wheel: bytes = b"wheel bytes") -> Path:
+    """What the Dagger shell mounts before a store: meta.json and outputs/."""
+    directory = tmp_path / "store"
+    (directory / "outputs/dist/acme-logger").mkdir(parents=True)
+    (directory / "outputs/dist/acme-logger/acme_logger-0.1.0-py3-none-any.whl").write_bytes(wheel)
+    (directory / "meta.json").write_text(json.dumps(META))
+    return directory
+
+
+def run_cli(*argv: str) -> dict[str, Any]:
+    assert cli.main(list(argv)) == 0
+    directory = Path(argv[argv.index("--dir") + 1])
+    name = cli.STATUS_FILE if argv[0] == "fetch" else cli.STORED_FILE
+    answer: dict[str, Any] = json.loads((directory / name).read_text())
+    return answer
+
+
+def test_store_then_fetch_restores_outputs_and_result(s3: S3Client, tmp_path: Path) -> None:
+    stored = run_cli("store", "--key", KEY, "--scope", "feature/x", "--dir", str(staged(tmp_path)))
+    assert stored["problem"] is None
+    assert stored["bytes"] > 0
+    into = tmp_path / "fetch"
+    # Own scope first, then the default branch's: found in the first.
+    status = run_cli(
+        "fetch", "--key", KEY, "--scope", "main", "--scope", "feature/x", "--dir", str(into)
+    )
+    assert status["hit"]
+    assert status["scope"] == "feature/x"
+    assert status["meta"] == META
+    wheel = into / "entry/outputs/dist/acme-logger/acme_logger-0.1.0-py3-none-any.whl"
+    assert wheel.read_bytes() == b"wheel bytes"
+    miss = run_cli("fetch", "--key", "cd" * 32, "--scope", "main", "--dir", str(tmp_path / "m"))
+    assert miss == {"hit": False, "problems": [], "skipped": None}
+
+
+def test_entries_are_the_native_caches_both_ways(s3: S3Client, tmp_path: Path) -> None:
+    """Same key, same entry: one written in a container is installed and loaded natively,
+    and one written natively is fetched in a container (the keys themselves differ)."""
+    monkey_key = b"k" * 32
+    os.environ["ACME_CACHE_SIGNING_KEY"] = monkey_key.decode()
+    try:
+        run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
+        settings = RemoteSettings(
+            url=URL, scope="main", default_scope="main", signing_key=monkey_key
+        )
+        remote = RemoteCache(settings)
+        fetched = remote.fetch(KEY, STEP.id)
+        assert fetched is not None, remote.problems
+        workspace = tmp_path / "native"
+        cache = Cache(workspace / ".acme/cache", workspace)
+        cache.install(KEY, fetched.content)
+        result = cache.load(KEY, STEP)
+        assert result is not None
+        assert result.output == "built"
+        assert (workspace / "dist/acme-logger/acme_logger-0.1.0-py3-none-any.whl").exists()
+
+        other = "ef" * 32
+        cache.store(other, STEP, CachedResult(STEP.id, 2.0, "native", 1, ()))
+        packed = cache.pack(other)
+        assert packed is not None
+        assert remote.store(other, packed) > 0
+        status = run_cli("fetch", "--key", other, "--scope", "main", "--dir", str(tmp_path / "f"))
+        assert status["hit"]
+        assert status["meta"]["output"] == "native"
+    finally:
+        del os.environ["ACME_CACHE_SIGNING_KEY"]
+
+
+def test_with_a_signing_key_unsigned_or_tampered_entries_are_never_used(
+    s3: S3Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cli("store", "--key", KEY, "--scope", "feature", "--dir", str(staged(tmp_path)))  # unsigned
+    monkeypatch.setenv("ACME_CACHE_SIGNING_KEY", "the-real-key")
+    run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path / "2", b"good")))
+    location = parse_cache_url(URL)
+    signed = s3.get_object(Bucket=BUCKET, Key=location.object_key("main", KEY))
+    body = signed["Body"].read()
+    # Same signature, other bytes: a tampered entry in a third scope.
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=location.object_key("other", KEY),
+        Body=body[:-1] + bytes([body[-1] ^ 1]),
+        Metadata=signed["Metadata"],
+    )
+    status = run_cli(
+        "fetch",
+        "--key",
+        KEY,
+        "--scope",
+        "feature",
+        "--scope",
+        "other",
+        "--dir",
+        str(tmp_path / "f"),
+    )
+    assert not status["hit"]
+    assert "no signature" in status["problems"][0]
+    assert "wrong signature" in status["problems"][1]
+    assert not (tmp_path / "f/entry").exists()
+    good = run_cli(
+        "fetch", "--key", KEY, "--scope", "feature", "--scope", "main", "--dir", str(tmp_path / "g")
+    )
+    assert good["hit"]
+    assert good["scope"] == "main"
+
+
+def test_a_store_that_fails_is_reported_and_exits_zero(
+    s3: S3Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACME_CACHE_URL", "s3://no-such-bucket/ci")
+    stored = run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
+    assert stored["bytes"] == 0
+    assert "NoSuchBucket" in stored["problem"]
+
+
+def test_the_cli_runs_as_a_module_without_dagger(s3: S3Client, tmp_path: Path) -> None:
+    """The container runs it with `python -m`: it must not need the dagger package."""
+    code = (
+        "import sys, runpy; sys.modules['dagger'] = None; "
+        f"sys.argv = ['x', 'fetch', '--key', '{KEY}', '--scope', 'main', '--dir', '{tmp_path}']; "
+        f"runpy.run_module('{CLI}', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / cli.STATUS_FILE).read_text())["hit"] is False
+
+
+# ---------------------------------------------------------------- the Dagger side, offline
+
+
+@dataclass
+class CacheEngine(FakeEngine):
+    """FakeEngine plus content digests of host files and a remote store the CLI execs use."""
+
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stored_in: dict[str, str] = field(default_factory=dict)
+    store_problem: str | None = None
+    fetch_problems: list[str] = field(default_factory=list)
+
+    async def execute(self, ctx: Context, return_type: Any = None) -> Any:
+        chain = self.expand(list(ctx.selections))
+        if chain[-1].name == "digest" and chain[0].name == "host":
+            self.queries.append(chain)
+            return self.content_digest(self.host_path(chain))
+        files = args_of(chain, "file")
+        if chain[-1].name == "contents" and files and files[-1]["path"].startswith(CACHE_DIR):
+            self.queries.append(chain)
+            return json.dumps(self.cli_answer(chain))
+        return await super().execute(ctx, return_type)
+
+    @staticmethod
+    def content_digest(path: Path) -> str:
+        """Like the engine's: the content under the path, never the path itself."""
+        h = hashlib.sha256()
+        if path.is_file():
+            h.update(path.read_bytes())
+        else:
+            for item in sorted(p for p in path.rglob("*") if p.is_file()):
+                h.update(item.relative_to(path).as_posix().encode() + b"\0" + item.read_bytes())
+        return f"sha256:{h.hexdigest()}"
+
+    def cli_answer(self, chain: Chain) -> dict[str, Any]:
+        argv = execs(chain)[-1]
+        assert argv[:3] == ["python", "-m", CLI]
+        key = argv[argv.index("--key") + 1]
+        scopes = [argv[i + 1] for i, a in enumerate(argv) if a == "--scope"]
+        if argv[3] == "fetch":
+            found = next((s for s in scopes if self.stored_in.get(key) == s), None)
+            if found is None:
+                return {"hit": False, "problems": self.fetch_problems, "skipped": None}
+            meta = self.entries[key]
+            return {"hit": True, "scope": found, "meta": meta, "bytes": 2048, "problems": []}
+        if self.store_problem:
+            return {"bytes": 0, "problem": self.store_problem}
+        written = next(
+            a["contents"] for a in args_of(chain, "withNewFile") if a["path"].endswith("meta.json")
+        )
+        self.entries[key] = json.loads(written)
+        self.stored_in[key] = scopes[0]
+        return {"bytes": 1024, "problem": None}
+
+    def cli_runs(self, action: str) -> list[Chain]:
+        argv = ["python", "-m", CLI, action]
+        return [
+            q
+            for q in self.queries
+            if q[-1].name == "contents" and any(e[:4] == argv for e in execs(q))
+        ]
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> CacheEngine:
+    fake = CacheEngine()
+
+    async def execute(ctx: Context, return_type: Any = None) -> Any:
+        return await fake.execute(ctx, return_type)
+
+    monkeypatch.setattr(Context, "execute", execute)
+    return fake
+
+
+def module(root: Path = ROOT) -> AcmeCi:
+    return AcmeCi(source=dag.host().directory(str(root), exclude=SOURCE_IGNORE))
+
+
+def cache_args(**overrides: Any) -> dict[str, Any]:
+    args: dict[str, Any] = {
+        "cache_url": URL,
+        "cache_scope": "feature/x",
+        "aws_access_key_id": dag.set_secret("cache-key-id", "AKIA-CACHE"),
+        "aws_secret_access_key": dag.set_secret("cache-secret", "s3cr3t"),
+        "cache_signing_key": dag.set_secret("signing", "hmac-key"),
+    }
+    args.update(overrides)
+    return args
+
+
+async def ci_logger(acme: AcmeCi, **overrides: Any) -> str:
+    summary: str = await acme.ci(all_=False, base="", jobs=2, **cache_args(**overrides))
+    return summary
+
+
+@pytest.fixture
+def one_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ci --all on the whole repository is slow offline; one small package is enough."""
+    from acme_ci.dagger import main
+
+    async def select(ws: Workspace, source: object, base: str, all_: bool) -> Selection:
+        return select_packages(ws, ["acme-logger"])
+
+    monkeypatch.setattr(main, "select", select)
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_a_miss_runs_every_step_then_stores_it_in_the_runs_own_scope(
+    engine: CacheEngine,
+) -> None:
+    summary = await ci_logger(module())
+    ran = {s[0] for s in engine.step_commands()}
+    assert ran == {"acme-logger"}
+    assert len(engine.step_commands()) == 3
+    stores = engine.cli_runs("store")
+    assert len(engine.cli_runs("fetch")) == len(stores) == 3
+    assert set(engine.stored_in.values()) == {"feature/x"}
+    build = next(
+        q
+        for q in stores
+        if "--key" in execs(q)[-1]
+        and any(
+            a["path"] == f"{CACHE_DIR}/outputs/dist/acme-logger"
+            for a in args_of(q, "withDirectory")
+        )
+    )
+    source = next(
+        a["source"] for a in args_of(build, "withDirectory") if a["path"].startswith(CACHE_DIR)
+    )
+    # The stored dist is the build step's own container's, after `uv build`.
+    assert [
+        "uv",
+        "build",
+        "--package",
+        "acme-logger",
+        "--out-dir",
+        "dist/acme-logger",
+        "--quiet",
+    ] in execs(engine.expand(chain_of(source)))
+    assert "Remote cache s3://acme-cache/ci (reads feature/x, main; writes feature/x)" in summary
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_a_fresh_runner_skips_what_an_earlier_run_stored(engine: CacheEngine) -> None:
+    await ci_logger(module(), cache_scope="main")  # a push to main
+    runs_before = len(engine.step_runs())
+    summary = await ci_logger(module(), cache_scope="feature/y")  # reads main after its own
+    assert len(engine.step_runs()) == runs_before  # not one step exec more
+    assert not engine.cli_runs("store")[3:]  # nothing stored again
+    assert summary.count("remote") >= 3
+    assert "3 cached" in summary
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_a_hit_restores_the_build_output_from_the_fetched_entry(engine: CacheEngine) -> None:
+    acme = module()
+    await ci_logger(acme)
+    executor_runs = len(engine.step_runs())
+    ws = await acme._workspace()
+    plan = make_plan(ws, select_packages(ws, ["acme-logger"]), PlanOptions(tasks=("build",)))
+    cache = CacheOptions(url=URL, scope="feature/x")
+    run, executor = await acme._run(ws, plan, jobs=1, cache=cache)
+    assert run.results[0].status == "cached"
+    assert run.results[0].cache_source == "remote"
+    assert len(engine.step_runs()) == executor_runs
+    dist = executor.finished["acme-logger:build"].directory(f"{images.SRC}/dist/acme-logger")
+    restored = chain_of(dist)
+    with_dir = next(
+        a
+        for a in args_of(restored, "withDirectory")
+        if a["path"] == f"{images.SRC}/dist/acme-logger"
+    )
+    fetched = chain_of(with_dir["source"])
+    assert fetched[-1].args == {"path": f"{CACHE_DIR}/entry/outputs/dist/acme-logger"}
+    assert any(e[:4] == ["python", "-m", CLI, "fetch"] for e in execs(fetched))
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_lookup_and_store_get_credentials_as_secrets_and_a_call_id_each(
+    engine: CacheEngine,
+) -> None:
+    args = cache_args()
+    await ci_logger(module(), **args)
+    await ci_logger(module(), **cache_args(cache_scope="main"))
+    runs = engine.cli_runs("fetch") + engine.cli_runs("store")
+    ids: list[str] = []
+    for chain in runs:
+        secrets = {a["name"]: a["secret"] for a in args_of(chain, "withSecretVariable")}
+        assert set(secrets) >= {
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "ACME_CACHE_SIGNING_KEY",
+        }
+        env = {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
+        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ACME_CACHE_SIGNING_KEY"} & set(
+            env
+        )
+        assert env["ACME_CACHE_URL"] == URL
+        ids.append(env[images.CALL_ID_VARIABLE])
+    first_secrets = {
+        a["name"]: a["secret"] for a in args_of(engine.cli_runs("fetch")[0], "withSecretVariable")
+    }
+    assert first_secrets == {
+        "AWS_ACCESS_KEY_ID": args["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": args["aws_secret_access_key"],
+        "ACME_CACHE_SIGNING_KEY": args["cache_signing_key"],
+    }
+    # A miss must never be replayed: every lookup and store has its own input.
+    assert len(ids) == len(set(ids)) == len(runs) > 0
+    first = engine.cli_runs("fetch")[0]
+    argv = execs(first)[-1]
+    assert argv[argv.index("--scope") :] == [
+        "--scope",
+        "feature/x",
+        "--scope",
+        "main",
+        "--dir",
+        CACHE_DIR,
+    ]
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_read_only_and_pull_requests_on_the_default_scope_never_store(
+    engine: CacheEngine,
+) -> None:
+    summary = await ci_logger(module(), cache_read_only=True)
+    assert "writes nothing (--cache-read-only)" in summary
+    await ci_logger(module(), cache_scope="main", cache_pull_request=True)
+    assert engine.cli_runs("fetch")
+    assert not engine.cli_runs("store")
+    await ci_logger(module(), cache_scope="main")  # a push to main writes main
+    assert set(engine.stored_in.values()) == {"main"}
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_a_failing_store_or_a_rejected_entry_never_fails_the_run(engine: CacheEngine) -> None:
+    engine.store_problem = "store failed: ClientError: AccessDenied"
+    engine.fetch_problems = [
+        "entry in scope 'main' not used: wrong signature (tampered, or signed with another key)"
+    ]
+    summary = await ci_logger(module())
+    assert "3 passed" in summary
+    assert "wrong signature" in summary
+    assert "the step runs" in summary
+    assert "remote cache skipped from acme-logger:" in summary
+    assert "AccessDenied" in summary
+    assert len(engine.cli_runs("store")) == 1  # given up after the first failure
+
+
+@pytest.mark.anyio
+async def test_a_bad_cache_url_or_no_scope_is_refused_before_anything_runs(
+    engine: CacheEngine,
+) -> None:
+    with pytest.raises(RemoteCacheError, match="s3://BUCKET/PREFIX"):
+        await module().ci(all_=True, cache_url="https://cache.example")
+    with pytest.raises(RemoteCacheError, match="--cache-scope"):
+        await module().ci(all_=True, cache_url=URL)
+    assert not engine.queries
+
+
+def copy_tracked(target: Path) -> Path:
+    files = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    for name in files.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, target / name)
+    return target
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_keys_come_from_content_never_from_where_the_checkout_lives(
+    engine: CacheEngine, tmp_path: Path
+) -> None:
+    first = copy_tracked(tmp_path / "a" / "checkout")
+    second = copy_tracked(tmp_path / "elsewhere")
+    await ci_logger(module(first))
+    stored = dict(engine.stored_in)
+    await ci_logger(module(second))
+    assert len(stored) == 3
+    assert not engine.cli_runs("store")[3:]
+
+    digests = [q for q in engine.queries if q[-1].name == "digest"]
+    relative = {FakeEngine.host_path(q[2:]).as_posix() for q in digests}
+    assert "uv.lock" in relative
+    assert "common/logger" in relative
+    assert not any(r.startswith("/") for r in relative)
+
+    (second / "common/logger/src/acme_logger/__init__.py").write_text(
+        "# changed\n", encoding="utf-8"
+    )
+    await ci_logger(module(second))
+    assert len(engine.stored_in) == 6  # a changed source: three new keys, three new entries
