@@ -26,6 +26,7 @@ from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.rehearsal import cli
 from acme_ci.rehearsal import engine as engine_module
 from acme_ci.rehearsal.engine import LAYER_TAG, Engine, ImageSource, NoStandInError, references
+from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.ignore import PathFilter
 from acme_ci.rehearsal.podman import Done, entrypoint_flag
 from acme_ci.rehearsal.session import source_settings
@@ -315,3 +316,14 @@ def test_without_root_the_rehearsal_exits_2_saying_why(
     monkeypatch.setattr("os.geteuid", lambda: 1000)
     assert cli.main(["ci", "--all"]) == 2
     assert "rehearsal: skipped: not root" in capsys.readouterr().out
+
+
+def test_the_closing_line_counts_calls_and_carries_the_step_count_of_one_ci() -> None:
+    ci_run = Outcome("ci --all", True, 300.0, ["24 steps: 24 passed in 299.0s (engine: dagger)"])
+    assert cli.closing_line([ci_run], 310.0) == (
+        "== rehearsal: 1 passed, 0 failed (24 steps: 24 passed in 299.0s) in 310.0s =="
+    )
+    failed = Outcome("maintenance", False, 10.0, [])
+    assert cli.closing_line([ci_run, failed], 320.0) == (
+        "== rehearsal: 1 passed, 1 failed in 320.0s; failed: maintenance =="
+    )
