@@ -327,3 +327,17 @@ def test_the_closing_line_counts_calls_and_carries_the_step_count_of_one_ci() ->
     assert cli.closing_line([ci_run, failed], 320.0) == (
         "== rehearsal: 1 passed, 1 failed in 320.0s; failed: maintenance =="
     )
+
+
+@pytest.mark.anyio
+async def test_entries_and_digests_of_the_source_leave_out_what_is_ignored(
+    engine: Engine, repo: Repo
+) -> None:
+    repo.write("var/state.json", "{}")
+    kept = dag.host().directory(str(repo.root), exclude=["var"])
+    everything = dag.host().directory(str(repo.root))
+    assert "libs/" in await kept.entries()
+    assert "var/" not in await kept.entries()
+    assert "var/" in await everything.entries()
+    assert await kept.digest() != await everything.digest()
+    assert await kept.directory("libs").digest() == await everything.directory("libs").digest()

@@ -335,8 +335,19 @@ class Engine:
                 return await self._glob(d, a["pattern"])
             case "entries":
                 base = await self._dir_path(d)
-                target = base / a.get("path", "") if a.get("path") else base
-                return sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
+                sub = a.get("path") or ""
+                prefix = "/".join(p for p in (d.sub, sub) if p) if d.host is not None else ""
+                flt = d.filter if d.host is not None else PathFilter()
+                return sorted(
+                    p.name + ("/" if p.is_dir() and not p.is_symlink() else "")
+                    for p in (base / sub).iterdir()
+                    if flt.keeps(f"{prefix}/{p.name}".strip("/"))
+                )
+            case "digest":
+                base = await self._dir_path(d)
+                if d.host is not None:
+                    return "sha256:" + fs.tree_digest(base, d.filter, d.sub)
+                return "sha256:" + fs.tree_digest(base, PathFilter())
             case "export":
                 base = await self._dir_path(d)
                 out = Path(a["path"])
@@ -362,6 +373,10 @@ class Engine:
                 return self._register(f)
             case "size":
                 return (await self._file_path(f)).stat().st_size
+            case "digest":
+                return "sha256:" + fs.file_digest(await self._file_path(f))
+            case "name":
+                return f.path.rsplit("/", 1)[-1]
         raise query_error(f"the rehearsal does not model File.{sel.name}")
 
     # ------------------------------------------------------------------ values
