@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,9 @@ from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYAML is not a dependency
+
+from acme_ci.core.remote_cache import scope_policy
+from acme_ci.dagger.main import AcmeCi
 
 from .conftest import Repo, git, repository_file
 
@@ -113,7 +118,7 @@ def test_ci_runs_dagger_call_ci_with_full_history_on_prs_and_main() -> None:
     assert checkout["with"]["fetch-depth"] == 0
     (step,) = dagger_steps(job)
     assert step["with"]["verb"] == "call"
-    assert step["with"]["args"] == "ci ${{ steps.base.outputs.args }}"
+    assert step["with"]["args"].startswith("ci ${{ steps.base.outputs.args }} ")
 
 
 def base_args(repo: Repo, event: str, base_ref: str = "", before: str = "") -> str:
@@ -200,3 +205,131 @@ def test_cd_runs_on_main_only_with_the_commit_as_version_and_secrets_by_referenc
         variable = value.removeprefix("env:")
         assert step["env"][variable].startswith("${{ secrets."), variable
     assert "secrets." not in step["with"]["args"]
+
+
+# ---------------------------------------------------------------- the remote step cache
+
+
+def cache_step() -> dict[str, Any]:
+    steps: list[dict[str, Any]] = workflow("ci.yml")["jobs"]["ci"]["steps"]
+    (step,) = [s for s in steps if s.get("id") == "cache"]
+    return step
+
+
+def cache_outputs(tmp_path: Path, **env: str) -> dict[str, str]:
+    """What the workflow's cache step outputs, run by bash with these variables."""
+    output = tmp_path / "github-output"
+    output.write_text("", encoding="utf-8")
+    defaults = {
+        "CACHE_URL_SET": "true",
+        "KEYS_SET": "true",
+        "SIGNING_KEY_SET": "true",
+        "ENDPOINT_URL": "",
+        "REGION": "",
+        "EVENT": "push",
+        "SCOPE": "main",
+        "DEFAULT_SCOPE": "main",
+        "FORK": "",
+    }
+    variables = {**os.environ, **defaults, **env, "GITHUB_OUTPUT": str(output)}
+    subprocess.run(
+        ["bash", "-e", "-c", cache_step()["run"]], cwd=tmp_path, env=variables, check=True
+    )
+    lines = output.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+def flags(args: str) -> dict[str, str]:
+    """`--name=value` and `--name` (true) as a dict."""
+    found: dict[str, str] = {}
+    for word in args.split():
+        name, _, value = word.removeprefix("--").partition("=")
+        found[name] = value or "true"
+    return found
+
+
+def policy_of(outputs: dict[str, str]) -> tuple[tuple[str, ...], str | None]:
+    """The scopes `dagger call ci` reads and writes with these flags (the core decides)."""
+    given = flags(outputs["args"])
+    policy = scope_policy(
+        given["cache-scope"],
+        given["cache-default-scope"],
+        pull_request="cache-pull-request" in given,
+        read_only="cache-read-only" in given,
+    )
+    return policy.read, policy.write
+
+
+def test_the_cache_step_sees_whether_secrets_are_set_never_their_values() -> None:
+    step = cache_step()
+    for name, value in step["env"].items():
+        if "secrets." in value:
+            assert re.fullmatch(r"\$\{\{ secrets\.[A-Z_]+ != '' \}\}", value), name
+    assert step["env"]["SCOPE"] == "${{ github.head_ref || github.ref_name }}"
+    assert step["env"]["FORK"] == "${{ github.event.pull_request.head.repo.fork }}"
+
+
+def test_a_push_to_main_reads_and_writes_mains_scope_with_secrets_by_reference(
+    tmp_path: Path,
+) -> None:
+    outputs = cache_outputs(tmp_path)
+    assert outputs["enabled"] == "true"
+    assert policy_of(outputs) == (("main",), "main")
+    given = flags(outputs["args"])
+    assert given["aws-access-key-id"] == "env:ACME_CACHE_AWS_ACCESS_KEY_ID"
+    assert given["aws-secret-access-key"] == "env:ACME_CACHE_AWS_SECRET_ACCESS_KEY"
+    assert given["cache-signing-key"] == "env:ACME_CACHE_SIGNING_KEY"
+    (dagger,) = dagger_steps(workflow("ci.yml")["jobs"]["ci"])
+    for value in given.values():
+        if value.startswith("env:"):
+            name = value.removeprefix("env:")
+            assert dagger["env"][name] == f"${{{{ secrets.{name} }}}}"
+
+
+def test_a_pull_request_writes_its_branchs_scope_and_reads_main_after_it(tmp_path: Path) -> None:
+    outputs = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="feature/login")
+    assert policy_of(outputs) == (("feature/login", "main"), "feature/login")
+
+
+def test_nothing_a_pull_request_computes_is_written_to_mains_scope(tmp_path: Path) -> None:
+    # A fork's branch may be called main: it only reads.
+    fork = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="main", FORK="true")
+    assert policy_of(fork) == (("main",), None)
+    forked_feature = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="x", FORK="true")
+    assert policy_of(forked_feature) == (("x", "main"), None)
+    # A pull request from main into another branch runs on a merge not on main: reads only.
+    same_repo = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="main")
+    assert policy_of(same_repo) == (("main",), None)
+
+
+def test_without_a_cache_url_or_with_an_unsafe_branch_name_there_is_no_cache(
+    tmp_path: Path,
+) -> None:
+    assert cache_outputs(tmp_path, CACHE_URL_SET="false") == {"enabled": "false"}
+    # A branch name is the author's text; it would reach a command line.
+    hostile = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="x$(touch pwned)", FORK="true")
+    assert hostile == {"enabled": "false"}
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_the_dagger_step_passes_the_url_only_when_the_cache_step_enables_it() -> None:
+    (step,) = dagger_steps(workflow("ci.yml")["jobs"]["ci"])
+    args = step["with"]["args"]
+    assert "steps.cache.outputs.enabled == 'true'" in args
+    assert "format('--cache-url={0} {1}', secrets.ACME_CACHE_URL, steps.cache.outputs.args)" in args
+    assert re.findall(r"secrets\.\w+", args) == ["secrets.ACME_CACHE_URL"]
+
+
+def test_every_cache_flag_the_workflow_passes_is_an_argument_of_ci(tmp_path: Path) -> None:
+    outputs = cache_outputs(
+        tmp_path,
+        EVENT="pull_request",
+        SCOPE="f",
+        FORK="true",
+        ENDPOINT_URL="https://s3.x",
+        REGION="eu-west-1",
+    )
+    passed = {*flags(outputs["args"]), "cache-url"}
+    assert {"cache-endpoint-url", "cache-region", "cache-read-only"} <= passed
+    arguments = {n.replace("_", "-") for n in inspect.signature(AcmeCi.ci).parameters}
+    assert passed <= arguments
