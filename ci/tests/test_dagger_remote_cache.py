@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import dagger
 import pytest
 from dagger import dag
+from dagger._exceptions import QueryErrorValue
 from dagger.client._core import Context
+from gql import gql
 from moto.server import ThreadedMotoServer
 from mypy_boto3_s3 import S3Client
 
@@ -269,6 +272,7 @@ class CacheEngine(FakeEngine):
     stored_in: dict[str, str] = field(default_factory=dict)
     store_problem: str | None = None
     fetch_problems: list[str] = field(default_factory=list)
+    fetch_fails: bool = False
 
     async def execute(self, ctx: Context, return_type: Any = None) -> Any:
         chain = self.expand(list(ctx.selections))
@@ -298,6 +302,8 @@ class CacheEngine(FakeEngine):
         key = argv[argv.index("--key") + 1]
         scopes = [argv[i + 1] for i, a in enumerate(argv) if a == "--scope"]
         if argv[3] == "fetch":
+            if self.fetch_fails:  # the exec itself failed: the engine's error
+                raise dagger.QueryError([QueryErrorValue("exit code 1")], gql("query { noop }"))
             found = next((s for s in scopes if self.stored_in.get(key) == s), None)
             if found is None:
                 return {"hit": False, "problems": self.fetch_problems, "skipped": None}
@@ -511,6 +517,19 @@ async def test_a_failing_store_or_a_rejected_entry_never_fails_the_run(engine: C
     assert "remote cache skipped from acme-logger:" in summary
     assert "AccessDenied" in summary
     assert len(engine.cli_runs("store")) == 1  # given up after the first failure
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_a_lookup_that_breaks_gives_the_cache_up_and_every_step_runs(
+    engine: CacheEngine,
+) -> None:
+    engine.fetch_fails = True
+    summary = await ci_logger(module())
+    assert "3 passed" in summary
+    assert "remote cache skipped from the first failed lookup on: QueryError" in summary
+    assert len(engine.cli_runs("fetch")) == 1  # given up: no lookup, no store after it
+    assert not engine.cli_runs("store")
 
 
 @pytest.mark.anyio

@@ -51,6 +51,8 @@ class ContainerExecutor:
         if self.remote is None:
             return await self._execute(step)
         key = await self.remote.key(step)
+        if key is None:
+            return await self._execute(step)
         hit = await self.remote.lookup(step, key)
         if hit is not None:
             self.finished[step.id] = hit.outputs

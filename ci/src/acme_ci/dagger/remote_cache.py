@@ -143,8 +143,18 @@ class RemoteStepCache:
         policy = self.options.policy()
         return f"{self.options.url} ({policy.describe()})"
 
-    async def key(self, step: Step) -> str:
-        """The step's key from the engine's content digests of its inputs."""
+    async def key(self, step: Step) -> str | None:
+        """The step's key from the engine's content digests of its inputs (None: the digests
+        could not be had, the cache is given up and the step runs)."""
+        if self.skipped is not None:
+            return None
+        try:
+            return await self._key(step)
+        except dagger.QueryError as error:
+            self._give_up("digest", error)
+            return None
+
+    async def _key(self, step: Step) -> str:
         inputs = self.inputs_of(step)
         digests: dict[str, str] = {}
 
@@ -192,17 +202,17 @@ class RemoteStepCache:
         ctr = self._container().with_exec(argv)
         try:
             status = json.loads(await ctr.file(f"{CACHE_DIR}/status.json").contents())
-        except (dagger.QueryError, ValueError) as error:
+            self.warnings.extend(
+                f"remote cache, {step.id}: {p}; the step runs" for p in status.get("problems", [])
+            )
+            if status.get("skipped"):
+                self.skipped = f"remote cache skipped from {step.id} on: {status['skipped']}"
+            if not status.get("hit"):
+                return None
+            return Hit(_cached_result(step, key, status), _outputs(step, ctr))
+        except (dagger.QueryError, ValueError, KeyError, TypeError, AttributeError) as error:
             self._give_up("lookup", error)
             return None
-        self.warnings.extend(
-            f"remote cache, {step.id}: {p}; the step runs" for p in status.get("problems", [])
-        )
-        if status.get("skipped"):
-            self.skipped = f"remote cache skipped from {step.id} on: {status['skipped']}"
-        if not status.get("hit"):
-            return None
-        return Hit(_cached_result(step, key, status), _outputs(step, ctr))
 
     async def store(self, step: Step, key: str, result: StepResult, ran: dagger.Container) -> int:
         """Store a passed step's entry in the writable scope; the bytes sent (0: none)."""
@@ -229,13 +239,13 @@ class RemoteStepCache:
         ctr = ctr.with_exec([*argv, "--dir", CACHE_DIR])
         try:
             stored = json.loads(await ctr.file(f"{CACHE_DIR}/stored.json").contents())
-        except (dagger.QueryError, ValueError) as error:
+            if stored.get("problem"):
+                self.skipped = f"remote cache skipped from {step.id} on: {stored['problem']}"
+                return 0
+            return int(stored["bytes"])
+        except (dagger.QueryError, ValueError, KeyError, TypeError, AttributeError) as error:
             self._give_up("store", error)
             return 0
-        if stored.get("problem"):
-            self.skipped = f"remote cache skipped from {step.id} on: {stored['problem']}"
-            return 0
-        return int(stored["bytes"])
 
     def _give_up(self, action: str, error: Exception) -> None:
         if self.skipped is None:
