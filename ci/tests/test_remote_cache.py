@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -16,6 +17,7 @@ from mypy_boto3_s3 import S3Client
 
 from acme_ci.core.remote_cache import RemoteCacheError, scope_policy
 from acme_ci.native.cli import main
+from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
 from .conftest import Repo
 
@@ -212,3 +214,32 @@ def test_a_bad_cache_url_is_a_usage_error(
 ) -> None:
     assert ci(repo, tmp_path / "r.json", "--cache-url", "https://example.invalid/x") == 2
     assert "expected s3://BUCKET/PREFIX" in capsys.readouterr().err
+
+
+def test_concurrent_writers_of_one_key_leave_one_whole_valid_entry(s3: S3Client) -> None:
+    settings = RemoteSettings(URL, "main", "main", signing_key=b"secret")
+    contents = [bytes([i]) * 200_000 for i in range(8)]
+
+    def store(content: bytes) -> int:
+        return RemoteCache(settings).store("ab" * 32, content)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(store, contents)) == [200_000] * 8
+    fetched = RemoteCache(settings).fetch("ab" * 32, "p:build")
+    assert fetched is not None
+    assert fetched.content in contents
+
+
+def test_a_store_that_never_answers_is_given_up_after_the_timeout(
+    s3: S3Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as silent:  # accepts connections (kernel backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        settings = RemoteSettings(URL, "main", "main", connect_timeout=1, read_timeout=1)
+        remote = RemoteCache(settings)
+        assert remote.fetch("cd" * 32, "p:build") is None
+        assert remote.skipped is not None
+        assert "ReadTimeoutError" in remote.skipped
+        assert remote.store("cd" * 32, b"entry") == 0  # given up: no second wait
