@@ -102,8 +102,10 @@ def test_the_unknown_ref_message_says_what_and_how_to_fix() -> None:
 
 
 def test_status_lines_are_read_with_their_quoting_removed() -> None:
-    status = ' M libs/a/x.py\n?? "libs/a/with space.py"\nMM libs/b/y.py\n?? \n'
+    status = ' M libs/a/x.py\n?? "libs/a/with space.py"\nMM libs/b/y.py\n?? \n M X\n?? XML.md\n'
     assert changes.changed_paths("libs/a/x.py\nlibs/c/z.py\n\n", status) == (
+        "X",
+        "XML.md",
         "libs/a/with space.py",
         "libs/a/x.py",
         "libs/b/y.py",

@@ -369,3 +369,52 @@ def test_markdown_layout_renders_as_a_table_with_separated_blocks() -> None:
     assert lines[expected - 1] == ""
     details = lines.index("<details><summary>a:build failed</summary>")
     assert lines[details - 1] == ""
+
+
+def test_with_a_remote_cache_the_summary_shows_where_hits_came_from_and_bytes_moved() -> None:
+    results = (
+        StepResult("a:lint", "cached", cache_source="remote", cache_bytes=2_500),
+        StepResult("a:test", "cached", cache_source="local"),
+        StepResult("a:build", "passed", duration=1.0, cache_bytes=3_400_000),
+        StepResult("b:test", "passed", duration=1.0, cache_bytes=999),
+        StepResult("b:build", "cached", cache_source="remote", cache_bytes=500),
+    )
+    run = RunResult(PLAN, results, duration=2.0, remote_cache="s3://bucket/ci")
+    text = summary_text(run)
+    table = rows(text)
+    assert text.splitlines()[2].split() == [
+        "step",
+        "status",
+        "duration",
+        "cached",
+        "remote",
+        "flakes",
+    ]
+    assert table["a:lint"][3:] == ["remote", "down", "2.5", "kB", "-"]
+    assert table["a:test"][3:] == ["local", "-", "-"]
+    assert table["a:build"][3:] == ["no", "up", "3.4", "MB", "-"]
+    assert table["b:test"][3:] == ["no", "up", "999", "B", "-"]
+    assert "Remote cache s3://bucket/ci: 2 hits, 3.0 kB downloaded, 3.4 MB uploaded" in (
+        text.splitlines()
+    )
+    data = report_data(run)
+    assert data["remote_cache"] == "s3://bucket/ci"
+    steps = {s["id"]: s for s in data["steps"]}
+    assert (steps["a:lint"]["cache_source"], steps["a:lint"]["cache_bytes"]) == ("remote", 2_500)
+    assert "| a:test | cached | 0.0s | local |  |" in report_markdown(run).splitlines()
+
+
+def test_without_a_remote_cache_there_is_no_remote_column_or_line() -> None:
+    text = summary_text(RUN)
+    assert "remote" not in text.splitlines()[2]
+    assert not any(line.startswith("Remote cache") for line in text.splitlines())
+    assert report_data(RUN)["remote_cache"] is None
+
+
+def test_plan_text_shows_exactly_three_reasons_without_a_count_and_json_is_indented() -> None:
+    three = Plan(
+        PLAN.steps[:1],
+        Selection({"a": ("r1", "r2", "r3")}, note="1 of 1 packages affected"),
+    )
+    assert plan_text(three).splitlines()[1] == "  a: r1; r2; r3"
+    assert plan_json(three).startswith('{\n  "selection": {\n    "note": ')
