@@ -204,3 +204,12 @@ def test_files_outside_every_package_are_counted_by_kind() -> None:
     )
     nothing = select_affected(ws, [])
     assert (nothing.reasons, nothing.note) == ({}, "0 of 4 packages affected")
+
+
+def test_every_missing_member_is_named_and_member_paths_keep_their_letters() -> None:
+    sources = "[tool.uv.sources]\nb = { workspace = true }\nc = { workspace = true }\n"
+    with pytest.raises(WorkspaceError, match=r"^a depends on b, c as a workspace member, "):
+        parse_workspace({"a": manifest("a", extra=sources)})
+    ws = parse_workspace({"/tools/X/": manifest("x"), "libs/pkgX": manifest("pkgx")})
+    assert ws.get("x").path == "tools/X"
+    assert ws.get("pkgx").path == "libs/pkgX"
