@@ -12,11 +12,13 @@ the lookup and store execs, their secrets and per-call input, a hit skipping the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +36,7 @@ from mypy_boto3_s3 import S3Client
 
 from acme_ci.core.affected import Selection, select_packages
 from acme_ci.core.plan import PlanOptions, Step, make_plan
-from acme_ci.core.remote_cache import RemoteCacheError, parse_cache_url
+from acme_ci.core.remote_cache import RemoteCacheError, entry_metadata, parse_cache_url
 from acme_ci.core.step_key import HostPathError, container_step_key, entry_checksum
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger import containers as images
@@ -238,6 +240,35 @@ def test_with_a_signing_key_unsigned_or_tampered_entries_are_never_used(
     )
     assert good["hit"]
     assert good["scope"] == "main"
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["data-filter", "python-3.11.2"])
+def test_an_entry_escaping_its_directory_is_refused_with_or_without_tar_filters(
+    s3: S3Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool
+) -> None:
+    """The rehearsal's stand-in Python (3.11.2) has no tarfile filters: the lookup crashed on
+    its first hit. Without them, the same members are refused as with the "data" filter."""
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter")
+    run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
+    good = run_cli("fetch", "--key", KEY, "--scope", "main", "--dir", str(tmp_path / "good"))
+    assert good["hit"]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("../escaped")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    content = buffer.getvalue()
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=parse_cache_url(URL).object_key("main", KEY),
+        Body=content,
+        Metadata=entry_metadata(KEY, content, None),
+    )
+    bad = run_cli("fetch", "--key", KEY, "--scope", "main", "--dir", str(tmp_path / "bad"))
+    assert not bad["hit"]
+    assert "unreadable archive" in bad["problems"][0]
+    assert not (tmp_path / "escaped").exists()
 
 
 def test_a_store_that_fails_is_reported_and_exits_zero(
