@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,7 @@ async def test_a_failed_compaction_keeps_the_swaps_in_the_journal_and_retries(
     record = json.loads(output.getvalue().splitlines()[-1])
     assert record["level"] == "ERROR"
     assert f"Compaction of {path} failed" in record["message"]
+    assert "No space left on device" in json.dumps(record["data"])  # the cause is logged
     assert read_stocks(path)["S2"]["owned"] == "b"  # still durable, through the journal
     await live.swap("S3", "u0", "c")  # the next swap compacts again, and succeeds
     assert live.pending == 0
@@ -210,4 +212,34 @@ def test_a_short_write_is_an_error_and_leaves_no_partial_line(
     assert str(error.value) == f"short write to {target} (5 of 29 bytes)"
     monkeypatch.undo()
     assert target.read_bytes() == b'{"stockId":"S1","owned":"a"}\n'
+    writer.close()
+
+
+def test_a_missing_store_is_named_in_the_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    for attempt in (read_stocks, StockStore.open):
+        with pytest.raises(StockDataError) as error:
+            attempt(missing)
+        assert error.value.path == missing
+        assert str(error.value).startswith(
+            f"cannot load stock data from {missing}: the file does not exist. "
+        )
+
+
+def test_a_journal_naming_an_unknown_stock_is_named_when_read(path: Path) -> None:
+    journal_file = journal.journal_path_for(path)
+    journal_file.write_bytes(b'{"stockId":"GHOST","owned":"a"}\n')
+    with pytest.raises(StockDataError) as error:
+        read_stocks(path)
+    assert error.value.path == journal_file
+    assert "journal names unknown stock 'GHOST'" in str(error.value)
+
+
+def test_the_journal_is_readable_by_all_and_writable_by_the_service(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        writer = JournalWriter(tmp_path / "j.journal")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "j.journal").stat().st_mode) == 0o644
     writer.close()
