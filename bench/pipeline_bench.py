@@ -156,7 +156,9 @@ def median(samples: list[Sample]) -> Sample:
     )
 
 
-def remote_scenarios(root: Path, jobs: int, runs: int, tmp: Path) -> dict[str, Sample]:
+def remote_scenarios(
+    root: Path, jobs: int, runs: int, tmp: Path, select: Sequence[str] = ("--all",)
+) -> dict[str, Sample]:
     """Cold run into a moto S3 cache, then fresh clones served by it."""
     import boto3
     from moto.server import ThreadedMotoServer
@@ -176,7 +178,7 @@ def remote_scenarios(root: Path, jobs: int, runs: int, tmp: Path) -> dict[str, S
     try:
         print("remote: cold run filling the remote cache ...", flush=True)
         clear_cache(root)
-        cold = acme_ci(root, jobs, "--all", *flags)
+        cold = acme_ci(root, jobs, *select, *flags)
         fresh = tmp / "fresh"
         copy_repository(root, fresh)
         counter = [100]
@@ -198,7 +200,7 @@ def remote_scenarios(root: Path, jobs: int, runs: int, tmp: Path) -> dict[str, S
             samples = []
             for _ in range(runs):
                 prepare()
-                samples.append(acme_ci(fresh, jobs, "--all", *flags))
+                samples.append(acme_ci(fresh, jobs, *select, *flags))
             results[name] = median(samples)
         return results
     finally:
@@ -260,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument(
+        "--remote-select",
+        default="--all",
+        help="selection flags of the remote group's runs, e.g. '--package acme-logger'",
+    )
+    parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),
         help=f"comma-separated subset of {','.join(SCENARIOS)}",
@@ -293,7 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         chain = chain_scenarios(root, args.jobs, args.runs, Path(tmp)) if "chain" in wanted else {}
         remote = {}
         if "remote" in wanted:
-            remote = remote_scenarios(root, args.jobs, args.runs, Path(tmp))
+            select = args.remote_select.split()
+            remote = remote_scenarios(root, args.jobs, args.runs, Path(tmp), select)
         report_groups(remote, chain)
         base = None
         if "baseline" in wanted:
