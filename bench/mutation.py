@@ -17,6 +17,7 @@ fast tests that may kill them). Each package runs in a fresh copy under
     .venv/bin/python bench/mutation.py --package ci --module 'acme_ci.core.verdict*'
     .venv/bin/python bench/mutation.py --rev HEAD           # what is committed
     .venv/bin/python bench/mutation.py --max-children 1     # fewer CPUs
+    .venv/bin/python bench/mutation.py --package ci --report-only   # score the last run again
 
 Prints, per module: killed, survived, equivalent, no tests, total and the score
 (killed / (total - equivalent)), then every surviving mutant that is not listed as
@@ -192,6 +193,8 @@ def score(statuses: dict[str, str], equivalent: dict[str, str]) -> dict[str, Mod
             match[1] if match else "?", ModuleScore(match[1] if match else "?")
         )
         module.statuses[status] += 1
+        if status == "not checked":  # an unfinished run (--report-only while it runs)
+            continue
         if status not in DETECTED:
             if name in equivalent:
                 module.equivalent += 1
@@ -203,6 +206,8 @@ def score(statuses: dict[str, str], equivalent: dict[str, str]) -> dict[str, Mod
 def report(package: str, modules: Iterable[ModuleScore], stale: Sequence[str]) -> list[str]:
     lines = [f"== {package}"]
     columns = ("killed", "survived", "equiv", "no tests", "total", "score")
+    if any(m.statuses["not checked"] for m in modules):
+        lines.append("  (run unfinished: 'total' includes mutants not checked yet)")
     lines.append(f"  {'module':<44} " + " ".join(f"{c:>8}" for c in columns))
     for m in modules:
         survived = m.statuses["survived"]
@@ -229,6 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rev", help="mutate this git revision instead of the working tree")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--min-score", type=float, default=90.0)
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="score the last (possibly unfinished) run's copy again, running nothing",
+    )
     args = parser.parse_args(argv)
     try:
         packages = configured_packages()
@@ -240,8 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         lowest = 100.0
         for package in chosen:
-            workdir = snapshot(package, args.rev)
-            run_mutmut(workdir, args.module or (), args.max_children)
+            if args.report_only:
+                workdir = WORK / package
+                if not (workdir / "mutants").is_dir():
+                    raise SetupError(f"no earlier run of {package} under {workdir}")
+            else:
+                workdir = snapshot(package, args.rev)
+                run_mutmut(workdir, args.module or (), args.max_children)
             statuses = results(workdir)
             if args.module:
                 statuses = {
