@@ -243,3 +243,23 @@ def test_the_journal_is_readable_by_all_and_writable_by_the_service(tmp_path: Pa
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "j.journal").stat().st_mode) == 0o644
     writer.close()
+
+
+@pytest.mark.anyio
+async def test_by_default_the_store_logs_as_stock_store_to_stdout(
+    path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = StockStore.open(path, compact_after=1)
+    with pytest.raises(StockDataError) as second:
+        StockStore.open(path)
+    assert second.value.path == journal.journal_path_for(path)  # the lock is on the journal
+
+    def disk_full(target: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "atomic_write", disk_full)
+    await live.swap("S1", "u1", "a")
+    record = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (record["context"], record["level"]) == ("stock-store", "ERROR")
+    monkeypatch.undo()
+    await live.close()
