@@ -22,6 +22,7 @@ from dagger import dag
 
 from acme_ci.dagger import containers
 from acme_ci.dagger.main import AcmeCi
+from acme_ci.dagger.maintenance import Targets, subsystems_to_run
 from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.rehearsal import cli
 from acme_ci.rehearsal import engine as engine_module
@@ -341,3 +342,22 @@ async def test_entries_and_digests_of_the_source_leave_out_what_is_ignored(
     assert "var/" in await everything.entries()
     assert await kept.digest() != await everything.digest()
     assert await kept.directory("libs").digest() == await everything.directory("libs").digest()
+
+
+def test_a_rehearsal_without_a_broker_maintains_the_targets_it_starts() -> None:
+    # Found by the rehearsal: Kafka "not configured" made every `maintenance --rehearsal`
+    # (and `cd --rehearsal`) exit 2 and fail, though the database and S3 were maintained.
+    assert subsystems_to_run(Targets(rehearsal=True), cleanup=False) == ("db", "s3")
+    # `--cleanup --only` would clean regardless of the journal: a cleanup names none.
+    assert subsystems_to_run(Targets(rehearsal=True), cleanup=True) == ()
+    kafka = Targets(rehearsal=True, kafka_bootstrap_servers="kafka.example:9092")
+    assert subsystems_to_run(kafka, cleanup=False) == ()
+    assert subsystems_to_run(Targets(), cleanup=False) == ()
+
+
+@pytest.mark.anyio
+async def test_maintenance_then_cleanup_as_rehearsed(fake: FakePodman, engine: Engine) -> None:
+    await module().maintenance(rehearsal=True)
+    await module().maintenance(rehearsal=True, cleanup=True)
+    runs = [entrypoint(c) for c in fake.creates() if entrypoint(c)[0] == "maintenance"]
+    assert runs == [["maintenance", "--only", "db,s3"], ["maintenance", "--cleanup"]]

@@ -31,7 +31,13 @@ from acme_ci.dagger.containers import (
 from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
 from acme_ci.dagger.executor import ContainerExecutor, check_run
 from acme_ci.dagger.junit_echo import with_junit_echo
-from acme_ci.dagger.maintenance import Targets, TargetsError, run_maintenance, with_targets
+from acme_ci.dagger.maintenance import (
+    Targets,
+    TargetsError,
+    run_maintenance,
+    subsystems_to_run,
+    with_targets,
+)
 from acme_ci.dagger.remote_cache import CacheOptions, RemoteStepCache, step_inputs
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
@@ -353,7 +359,8 @@ class AcmeCi:
 
     async def _maintenance(self, targets: Targets, cleanup: bool, verbose: bool) -> str:
         ctr = package_env(await self._workspace(), MAINTENANCE_PACKAGE, self.source)
-        return await run_maintenance(with_targets(ctr, targets), cleanup, verbose)
+        only = subsystems_to_run(targets, cleanup)
+        return await run_maintenance(with_targets(ctr, targets), cleanup, verbose, only)
 
     @uncached
     async def cd(
