@@ -127,3 +127,25 @@ def test_git_blob_ids_are_reused_and_a_same_size_change_still_changes_the_key(
     assert "pkg/a.py" not in blobs
     assert changed != key
     assert changed == _key(tmp_path, fingerprint="py")
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["data-filter", "before-3.11.4"])
+def test_an_installed_entry_that_escapes_its_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool
+) -> None:
+    """Pythons before 3.11.4 have no tarfile filters; the same members are refused there."""
+    import io
+    import tarfile
+
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter")
+    cache = Cache(tmp_path / "cache", tmp_path)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("../escaped")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"x"))
+    with pytest.raises(CorruptEntry, match="unreadable archive"):
+        cache.install("k" * 64, buffer.getvalue())
+    assert not (tmp_path / "cache" / "escaped").exists()
+    assert not (tmp_path / "escaped").exists()

@@ -121,3 +121,17 @@ def entry_problem(
     if digest is None or not hmac.compare_digest(digest, content_digest(content)):
         return "content does not match its digest (damaged or incomplete)"
     return None
+
+
+def archive_member_problem(name: str, plain: bool) -> str | None:
+    """Why an entry's archive member must not be extracted, or None when it is safe.
+
+    The rule tarfile's "data" filter applies, for Pythons before 3.11.4 that lack it: only
+    plain files and directories, under relative names that do not escape the target.
+    """
+    parts = name.split("/")
+    if name.startswith("/") or ".." in parts:
+        return f"refused archive member {name!r}: its name leaves the entry"
+    if not plain:
+        return f"refused archive member {name!r}: not a plain file or directory"
+    return None

@@ -24,11 +24,12 @@ import shutil
 import sys
 import tarfile
 from collections.abc import Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acme_ci.core.remote_cache import (
     RemoteLocation,
+    archive_member_problem,
     entry_metadata,
     entry_problem,
     parse_cache_url,
@@ -130,9 +131,9 @@ def _extract(tar: tarfile.TarFile, target: Path) -> None:
         tar.extractall(target, filter="data")
         return
     for member in tar.getmembers():
-        parts = PurePosixPath(member.name).parts
-        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
-            raise tarfile.TarError(f"refused archive member {member.name!r}")
+        problem = archive_member_problem(member.name, member.isfile() or member.isdir())
+        if problem is not None:
+            raise tarfile.TarError(problem)
     tar.extractall(target)  # members checked above, as the "data" filter would
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from acme_ci.core.plan import Step
+from acme_ci.core.remote_cache import archive_member_problem
 
 ENTRY_FORMAT = 2
 
@@ -199,8 +200,17 @@ class Cache:
         try:
             try:
                 with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
-                    # "data": no absolute paths, no escaping links, no devices.
-                    tar.extractall(staging, filter="data")
+                    # "data": no absolute paths, no escaping links, no devices. Pythons
+                    # before 3.11.4 lack the filter: the core's rule checks every member.
+                    if hasattr(tarfile, "data_filter"):
+                        tar.extractall(staging, filter="data")
+                    else:
+                        for member in tar.getmembers():
+                            plain = member.isfile() or member.isdir()
+                            problem = archive_member_problem(member.name, plain)
+                            if problem is not None:
+                                raise tarfile.TarError(problem)
+                        tar.extractall(staging)
             except (tarfile.TarError, OSError, EOFError) as error:
                 raise CorruptEntry(
                     f"cache entry {key[:12]}: unreadable archive ({error})"
