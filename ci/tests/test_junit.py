@@ -60,3 +60,21 @@ def test_reruns_become_attempts_flakes_and_failures(tmp_path: Path) -> None:
 def test_garbage_is_a_clear_error() -> None:
     with pytest.raises(JunitError, match="not a JUnit XML report"):
         parse_junit("<testsuite")
+
+
+def test_distinct_tests_sharing_a_name_are_not_reruns() -> None:
+    """Schemathesis gives every API operation's test the function's node id; pytest's
+    `tests` count shows there was no rerun, so no flake is reported."""
+    cases = "".join(
+        f'<testcase classname="tests.test_fuzz" name="test_api" time="0.{i}" />' for i in range(6)
+    )
+    failing = (
+        '<testcase classname="tests.test_fuzz" name="test_api"><failure>500</failure></testcase>'
+    )
+    summary = parse_junit(
+        f'<testsuites><testsuite tests="7">{cases}{failing}</testsuite></testsuites>'
+    )
+    assert summary.flaky == ()
+    assert [o.attempts for o in summary.outcomes] == [1] * 7
+    assert summary.count("passed") == 6
+    assert [o.test_id for o in summary.failed] == ["tests.test_fuzz::test_api"]
