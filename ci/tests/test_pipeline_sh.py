@@ -37,7 +37,10 @@ def workspace(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
         "UV_PYTHON": sys.executable,
         "UV_OFFLINE": "1",
     }
-    env.pop("VIRTUAL_ENV", None)
+    # The generated workspace gets its own .venv, whatever environment runs this suite (the
+    # Dagger containers point UV_PROJECT_ENVIRONMENT at their shared /opt/venv).
+    for name in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"):
+        env.pop(name, None)
     subprocess.run(["uv", "lock", "--quiet"], cwd=root, env=env, check=True)
     subprocess.run(["uv", "venv", "--quiet"], cwd=root, env=env, check=True)
     # What pipeline.sh hands over to: a stand-in for the acme-ci entry point.
