@@ -138,7 +138,7 @@ def test_an_installed_entry_that_escapes_its_directory_is_refused(
     import tarfile
 
     if not filters:
-        monkeypatch.delattr(tarfile, "data_filter")
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
     cache = Cache(tmp_path / "cache", tmp_path)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:

@@ -249,7 +249,7 @@ def test_an_entry_escaping_its_directory_is_refused_with_or_without_tar_filters(
     """The rehearsal's stand-in Python (3.11.2) has no tarfile filters: the lookup crashed on
     its first hit. Without them, the same members are refused as with the "data" filter."""
     if not filters:
-        monkeypatch.delattr(tarfile, "data_filter")
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
     run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
     good = run_cli("fetch", "--key", KEY, "--scope", "main", "--dir", str(tmp_path / "good"))
     assert good["hit"]
@@ -574,12 +574,27 @@ async def test_a_bad_cache_url_or_no_scope_is_refused_before_anything_runs(
     assert not engine.queries
 
 
+# Never part of a checkout's content (in a Dagger test container /src is no git repository).
+_NOT_SOURCE = frozenset({".git", ".venv", ".acme", "__pycache__", "dist", "var", "mutants"})
+
+
+def source_files() -> list[str]:
+    """The repository's files: as git lists them, or (no repository) every file on disk."""
+    if (ROOT / ".git").exists():
+        listed = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        return [name for name in listed.decode().split("\0") if name]
+    return [
+        path.relative_to(ROOT).as_posix()
+        for path in ROOT.rglob("*")
+        if not _NOT_SOURCE.intersection(path.relative_to(ROOT).parts)
+    ]
+
+
 def copy_tracked(target: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    for name in files.decode().split("\0"):
-        if name and (ROOT / name).is_file():
+    for name in source_files():
+        if (ROOT / name).is_file():
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target / name)
     return target
