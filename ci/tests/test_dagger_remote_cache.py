@@ -619,8 +619,10 @@ async def test_keys_come_from_content_never_from_where_the_checkout_lives(
     assert "common/logger" in relative
     assert not any(r.startswith("/") for r in relative)
 
-    (second / "common/logger/src/acme_logger/__init__.py").write_text(
-        "# changed\n", encoding="utf-8"
-    )
+    # A changed source file (in acme-ci's own test container only the manifest of
+    # acme-logger is on disk, so the file may be new: a content change all the same).
+    changed = second / "common/logger/src/acme_logger/__init__.py"
+    changed.parent.mkdir(parents=True, exist_ok=True)
+    changed.write_text("# changed\n", encoding="utf-8")
     await ci_logger(module(second))
     assert len(engine.stored_in) == 6  # a changed source: three new keys, three new entries
