@@ -162,11 +162,7 @@ class Cache:
             meta = asdict(result)
             entry = {"meta": meta, "checksum": _checksum(meta, outputs)}
             (staging / "entry.json").write_text(json.dumps(entry), encoding="utf-8")
-            try:
-                staging.rename(final)
-            except OSError:
-                if not final.exists():
-                    raise
+            _move_into_place(staging, final)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -215,11 +211,7 @@ class Cache:
                 raise CorruptEntry(
                     f"cache entry {key[:12]}: unreadable archive ({error})"
                 ) from error
-            try:
-                staging.rename(final)
-            except OSError:
-                if not final.exists():
-                    raise
+            _move_into_place(staging, final)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
@@ -253,3 +245,12 @@ def _restore(outputs: Path, root: Path, names: Iterable[str]) -> None:
         elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+
+
+def _move_into_place(staging: Path, final: Path) -> None:
+    """Publish a finished entry atomically; a concurrent writer that got there first wins."""
+    try:
+        staging.rename(final)
+    except OSError:
+        if not final.exists():
+            raise
