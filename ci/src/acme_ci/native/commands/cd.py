@@ -25,12 +25,12 @@ from acme_ci.native.commands.common import (
     finish,
     load,
     remote_settings,
+    run_with_flags,
     usage_error,
 )
-from acme_ci.native.console import Progress
 from acme_ci.native.engine import choose_engine, run_on_dagger
 from acme_ci.native.publish import PublishError, VersionError, check_version, publish
-from acme_ci.native.runner import new_run_id, run_native
+from acme_ci.native.runner import new_run_id
 from acme_ci.native.smoke import services, smoke_service
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
@@ -77,15 +77,7 @@ def run(args: argparse.Namespace) -> int:
             code = run_on_dagger(root, "ci", ["--all", "--jobs", str(args.jobs)])
             return code == 0, "dagger call ci --all"
         plan = make_plan(ws, select_all(ws, "cd: every package"))
-        result = run_native(
-            root,
-            plan,
-            jobs=args.jobs,
-            use_cache=not args.no_cache,
-            on_event=Progress(),
-            remote=remote,
-            longest_chain_first=args.schedule == "longest-chain",
-        )
+        result = run_with_flags(root, plan, args, remote)
         code = finish(result, args.report, "acme-ci cd: ci")
         return code == EXIT_OK, f"{len(result.failed)} step(s) failed" if code else "all green"
 

@@ -10,11 +10,11 @@ from acme_ci.native.commands.common import (
     load,
     remote_settings,
     request_from,
+    run_with_flags,
     usage_error,
 )
-from acme_ci.native.console import Progress
 from acme_ci.native.engine import choose_engine, run_on_dagger
-from acme_ci.native.runner import plan_for, run_native
+from acme_ci.native.runner import plan_for
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,13 +33,5 @@ def run(args: argparse.Namespace) -> int:
     except USAGE_ERRORS as error:
         return usage_error(error)
     print(f"selection: {plan.selection.note}; {len(plan.steps)} steps", flush=True)
-    result = run_native(
-        root,
-        plan,
-        jobs=args.jobs,
-        use_cache=not args.no_cache,
-        on_event=Progress(),
-        remote=remote,
-        longest_chain_first=args.schedule == "longest-chain",
-    )
+    result = run_with_flags(root, plan, args, remote)
     return finish(result, args.report, "acme-ci ci")

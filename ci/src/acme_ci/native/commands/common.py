@@ -9,17 +9,19 @@ import sys
 from pathlib import Path
 
 from acme_ci.core.affected import SelectionError
+from acme_ci.core.plan import Plan
 from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.report import report_data, report_markdown
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.summary import summary_text
 from acme_ci.core.workspace import Workspace, WorkspaceError
 from acme_ci.native import git
+from acme_ci.native.console import Progress
 from acme_ci.native.discover import find_root, load_workspace
 from acme_ci.native.engine import EngineError
 from acme_ci.native.git import GitError
 from acme_ci.native.remote_cache import RemoteSettings, settings_from
-from acme_ci.native.runner import SelectionRequest
+from acme_ci.native.runner import SelectionRequest, run_native
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Failures the user fixes by changing the command or the repository: exit 2, never a traceback.
@@ -72,3 +74,18 @@ def finish(run: RunResult, report: str | None, title: str) -> int:
         with open(step_summary, "a", encoding="utf-8") as stream:
             stream.write(report_markdown(run, title))
     return EXIT_OK if run.ok else EXIT_FAILED
+
+
+def run_with_flags(
+    root: Path, plan: Plan, args: argparse.Namespace, remote: RemoteSettings | None
+) -> RunResult:
+    """Run `plan` natively as the shared run flags say (jobs, cache, schedule), with progress."""
+    return run_native(
+        root,
+        plan,
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        on_event=Progress(),
+        remote=remote,
+        longest_chain_first=args.schedule == "longest-chain",
+    )
