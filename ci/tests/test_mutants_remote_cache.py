@@ -5,6 +5,9 @@ whole runs against a moto S3 server), added for mutation testing (bench/mutation
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 
 from acme_ci.core.remote_cache import (
@@ -113,3 +116,19 @@ def test_without_a_secret_the_digest_must_match() -> None:
     damaged = "content does not match its digest (damaged or incomplete)"
     assert entry_problem(KEY, BODY[:-1], metadata, None) == damaged
     assert entry_problem(KEY, BODY, {}, None) == damaged
+
+
+def test_only_the_slashes_around_a_prefix_are_dropped() -> None:
+    assert parse_cache_url("s3://bucket//X-ray/ci.X//") == RemoteLocation("bucket", "X-ray/ci.X")
+
+
+def test_the_signature_format_is_stable_across_releases() -> None:
+    """HMAC-SHA256 of the context, the step key, a NUL, then the entry's bytes.
+
+    Entries outlive the acme-ci that signed them: a format that changes without a new
+    context refuses every stored entry as "wrong signature" once runners upgrade.
+    """
+    message = b"acme-ci step cache v1\0" + KEY.encode() + b"\0" + BODY
+    expected = hmac.new(b"secret", message, hashlib.sha256).hexdigest()
+    assert sign(b"secret", KEY, BODY) == expected
+    assert entry_metadata(KEY, BODY, b"secret")[SIGNATURE_FIELD] == expected

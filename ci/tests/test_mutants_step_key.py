@@ -1,0 +1,262 @@
+"""A container step's cache key and the entry format both shells share, without an engine.
+
+The key must change when, and only when, what the step runs or reads changes, never with
+where the checkout lives or why the step was selected; an entry written by one shell must be
+accepted by the other, and a damaged one refused. Fast companions of the core tests in
+test_dagger_remote_cache.py (which imports dagger), added for mutation testing
+(bench/mutation.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from acme_ci.core import step_key
+from acme_ci.core.plan import Step
+from acme_ci.core.step_key import (
+    HostPathError,
+    checksum_problem,
+    container_step_key,
+    entry_checksum,
+    entry_document,
+)
+from acme_ci.native.cache import Cache, CachedResult, _checksum
+
+STEP = Step(
+    id="acme-logger:test",
+    package="acme-logger",
+    task="test",
+    commands=(("uv", "run", "pytest", "-q"),),
+    workdir="libs/logger",
+    env=(("PYTHONDONTWRITEBYTECODE", "1"),),
+    inputs=("uv.lock", "libs/logger"),
+    needs=("acme-logger:lint",),
+    outputs=(".acme/junit/acme-logger.xml",),
+    reason="changed: libs/logger/src/x.py",
+)
+DIGESTS = {"uv.lock": "sha256:aa", "pyproject.toml": "sha256:bb", "libs/logger": "sha256:cc"}
+ENVIRONMENT = {"engine": "dagger", "python": "python:3.12-slim", "uv": "uv:0.5"}
+META: dict[str, Any] = {
+    "step_id": STEP.id,
+    "duration": 1.5,
+    "output": "4 passed",
+    "attempts": 1,
+    "flakes": [],
+    "passed_tests": 4,
+    "skipped_tests": 0,
+}
+FILES = {".acme/junit/acme-logger.xml": b"<testsuites/>", "dist/w.whl": b"\0wheel"}
+
+
+def key(
+    step: Step = STEP,
+    digests: dict[str, str] | None = None,
+    environment: dict[str, str] | None = None,
+) -> str:
+    return container_step_key(
+        step,
+        DIGESTS if digests is None else digests,
+        ENVIRONMENT if environment is None else environment,
+    )
+
+
+# ---------------------------------------------------------------- the key
+
+
+def test_a_key_is_a_sha256_hex_digest_the_same_on_every_call() -> None:
+    assert re.fullmatch(r"[0-9a-f]{64}", key())
+    assert key() == key(dataclasses.replace(STEP), dict(DIGESTS), dict(ENVIRONMENT))
+
+
+def test_a_key_does_not_depend_on_the_order_inputs_or_environment_are_listed() -> None:
+    assert key(digests=dict(reversed(DIGESTS.items()))) == key()
+    assert key(environment=dict(reversed(ENVIRONMENT.items()))) == key()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"id": "acme-logger:test-2"},
+        {"task": "lint"},
+        {"commands": (("uv", "run", "pytest", "-x"),)},
+        {"commands": (("uv", "run", "pytest", "-q"), ("true",))},
+        {"workdir": "libs"},
+        {"env": (("PYTHONDONTWRITEBYTECODE", "0"),)},
+        {"env": ()},
+        {"outputs": (".acme/junit/other.xml",)},
+        {"outputs": ()},
+    ],
+)
+def test_a_key_changes_with_each_part_of_the_step_definition(change: dict[str, Any]) -> None:
+    assert key(dataclasses.replace(STEP, **change)) != key()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reason": "--all"},
+        {"needs": ()},
+    ],
+)
+def test_a_key_ignores_why_the_step_runs_and_what_it_waits_for(change: dict[str, Any]) -> None:
+    """A step selected for another reason, or after other steps, still hits its entry."""
+    assert key(dataclasses.replace(STEP, **change)) == key()
+
+
+def test_a_key_changes_with_any_input_content_name_or_presence() -> None:
+    changed_content = {**DIGESTS, "libs/logger": "sha256:cd"}
+    renamed = {("libs/log" if p == "libs/logger" else p): d for p, d in DIGESTS.items()}
+    swapped = {**DIGESTS, "uv.lock": "sha256:bb", "pyproject.toml": "sha256:aa"}
+    added = {**DIGESTS, ".github": "sha256:dd"}
+    removed = {p: d for p, d in DIGESTS.items() if p != "pyproject.toml"}
+    keys = {key(digests=d) for d in (DIGESTS, changed_content, renamed, swapped, added, removed)}
+    assert len(keys) == 6
+    assert key(digests={}) not in keys
+
+
+def test_a_key_changes_with_what_the_container_is_made_of() -> None:
+    newer = {**ENVIRONMENT, "python": "python:3.13-slim"}
+    more = {**ENVIRONMENT, "services": "s3=motoserver/moto"}
+    keys = {key(environment=e) for e in (ENVIRONMENT, newer, more, {})}
+    assert len(keys) == 4
+
+
+def test_a_new_entry_format_gives_every_step_a_new_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries of an older format are never read as the new one: they become misses."""
+    before = key()
+    monkeypatch.setattr(step_key, "ENTRY_FORMAT", step_key.ENTRY_FORMAT + 1)
+    assert key() != before
+
+
+def test_the_key_format_is_stable_across_releases() -> None:
+    """The definition as sorted JSON, then one `\\n<path>\\0<digest>` per input in path order.
+
+    A remote cache outlives the acme-ci that filled it: a key that changes without a format
+    bump turns every stored entry into a miss for every runner that upgrades.
+    """
+    definition = (
+        '{"commands": [["uv", "run", "pytest", "-q"]], '
+        '"env": [["PYTHONDONTWRITEBYTECODE", "1"]], '
+        '"environment": {"engine": "dagger", "python": "python:3.12-slim", "uv": "uv:0.5"}, '
+        '"format": 2, "id": "acme-logger:test", "kind": "container", '
+        '"outputs": [".acme/junit/acme-logger.xml"], "task": "test", "workdir": "libs/logger"}'
+    )
+    inputs = "\nlibs/logger\0sha256:cc\npyproject.toml\0sha256:bb\nuv.lock\0sha256:aa"
+    assert key() == hashlib.sha256((definition + inputs).encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "/home/runner/work/acme/uv.lock",
+        "/uv.lock",
+        "../uv.lock",
+        "libs/../../uv.lock",
+        "libs/logger/..",
+        "",
+    ],
+)
+def test_a_host_path_never_enters_a_key(bad: str) -> None:
+    with pytest.raises(HostPathError) as error:
+        key(digests={**DIGESTS, bad: "sha256:ee"})
+    assert str(error.value) == f"key input {bad!r}: expected a root-relative path"
+    assert isinstance(error.value, ValueError)
+
+
+def test_root_relative_paths_with_dots_in_names_are_inputs_like_any_other() -> None:
+    dotted = {"..hidden/x": "sha256:1", "libs/a..b": "sha256:2", ".github": "sha256:3"}
+    assert key(digests=dotted) != key(digests={})
+
+
+# ---------------------------------------------------------------- the entry
+
+
+def test_the_entry_checksum_is_the_native_caches(tmp_path: Path) -> None:
+    """Both shells check an entry the same way: pathlib's order, part by part ('a/x' sorts
+    before 'a-b/x' there, not as strings)."""
+    files = {"a/x": b"1", "a-b/x": b"2", "a.txt": b"3", **FILES}
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    assert entry_checksum(META, files) == _checksum(META, tmp_path)
+    assert entry_checksum(META, {}) == _checksum(META, tmp_path / "absent")
+
+
+def test_an_entry_written_here_is_a_native_cache_hit(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache", tmp_path / "checkout")
+    entry = tmp_path / "cache" / "ke" / ("ke" + "y" * 62)
+    for name, data in FILES.items():
+        (entry / "outputs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (entry / "outputs" / name).write_bytes(data)
+    (entry / "entry.json").write_text(json.dumps(entry_document(META, FILES)), encoding="utf-8")
+    step = dataclasses.replace(STEP, outputs=tuple(FILES))
+    hit = cache.load(entry.name, step)
+    assert hit == CachedResult(
+        step_id=STEP.id, duration=1.5, output="4 passed", attempts=1, flakes=(), passed_tests=4
+    )
+    assert (tmp_path / "checkout" / "dist/w.whl").read_bytes() == b"\0wheel"
+
+
+def test_an_entry_the_native_cache_stored_passes_the_check(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    for name, data in FILES.items():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_bytes(data)
+    result = CachedResult(STEP.id, 1.5, "4 passed", 1, (), passed_tests=4)
+    cache = Cache(tmp_path / "cache", checkout)
+    entry_key = "ab" * 32
+    cache.store(entry_key, dataclasses.replace(STEP, outputs=tuple(FILES)), result)
+    stored = tmp_path / "cache" / "ab" / entry_key
+    document = json.loads((stored / "entry.json").read_text(encoding="utf-8"))
+    assert checksum_problem(document, FILES) is None
+    assert checksum_problem(document, {**FILES, "dist/w.whl": b"\0other"}) == (
+        "checksum mismatch (damaged entry)"
+    )
+
+
+def test_an_entry_document_holds_the_metadata_and_its_checksum() -> None:
+    document = entry_document(META, FILES)
+    assert document == {"meta": META, "checksum": entry_checksum(META, FILES)}
+    assert json.loads(json.dumps(document)) == document
+    assert checksum_problem(document, FILES) is None
+
+
+def test_the_checksum_covers_the_metadata_and_every_output_by_name_and_content() -> None:
+    base = entry_checksum(META, FILES)
+    assert entry_checksum(dict(reversed(META.items())), dict(reversed(FILES.items()))) == base
+    assert re.fullmatch(r"[0-9a-f]{64}", base)
+    variants = [
+        entry_checksum({**META, "output": "5 passed"}, FILES),
+        entry_checksum(META, {**FILES, "dist/w.whl": b"\0wheel!"}),
+        entry_checksum(META, {**FILES, "dist/extra.txt": b""}),
+        entry_checksum(META, {".acme/junit/acme-logger.xml": b"<testsuites/>"}),
+        entry_checksum(
+            META, {".acme/junit/acme-logger.xml": b"\0wheel", "dist/w.whl": b"<testsuites/>"}
+        ),
+        entry_checksum(
+            META, {".acme/junit/acme-logger.xml": b"<testsuites/>", "dist/v.whl": b"\0wheel"}
+        ),
+        entry_checksum(META, {}),
+    ]
+    assert len({base, *variants}) == 1 + len(variants)
+
+
+def test_a_damaged_entry_says_why_it_is_not_used() -> None:
+    document = entry_document(META, FILES)
+    damaged = "checksum mismatch (damaged entry)"
+    assert checksum_problem({**document, "checksum": "0" * 64}, FILES) == damaged
+    assert checksum_problem({"meta": META}, FILES) == damaged
+    assert checksum_problem({**document, "meta": {**META, "attempts": 2}}, FILES) == damaged
+    assert checksum_problem(document, {**FILES, "dist/w.whl": b"\0whee"}) == damaged
+    assert checksum_problem(document, {}) == damaged
+    no_meta = "entry.json holds no metadata"
+    assert checksum_problem({"checksum": document["checksum"]}, FILES) == no_meta
+    assert checksum_problem({**document, "meta": [META]}, FILES) == no_meta
+    assert checksum_problem({**document, "meta": None}, FILES) == no_meta
