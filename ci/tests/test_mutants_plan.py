@@ -80,6 +80,7 @@ def test_every_step_is_complete_data_both_shells_can_run() -> None:
         needs=("log:lint", "log:test"),
         outputs=("dist/log",),
         reason=reason,
+        reads_needs=False,  # its needs gate it; it reads only sources
     )
     user_lint = plan.get("user:lint")
     assert ("lint-imports", "--no-cache") not in user_lint.commands

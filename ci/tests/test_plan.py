@@ -70,6 +70,11 @@ def test_critical_path_is_the_longest_chain_of_needs() -> None:
     plan = make_plan(WS, select_all(WS))
     durations = {"log:test": 5.0, "user:test": 1.0, "user:lint": 2.0, "user:build": 1.0}
     path, length = plan.critical_path(durations)
-    assert path == ("log:test", "user:build")
-    assert length == 6.0
+    # The build reads only sources: it runs alongside the tests that gate it.
+    assert path == ("log:test",)
+    assert length == 5.0
+    path, length = plan.critical_path({**durations, "user:build": 7.0})
+    assert (path, length) == (("user:build",), 7.0)
+    lint_first = {**durations, "user:lint": 9.0}
+    assert plan.critical_path(lint_first) == (("user:lint",), 9.0)
     assert plan.dependents("log:test") == ("log:build", "user:build")

@@ -23,6 +23,7 @@ def test_a_workspace_without_the_dagger_module_has_nothing_to_rehearse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    monkeypatch.delenv("ACME_REHEARSAL", raising=False)  # a caller's own ACME_REHEARSAL=skip
     assert rehearsal_skip_reason(tmp_path) == "no Dagger module (dagger.json) in this workspace"
     monkeypatch.setenv("ACME_REHEARSAL", "skip")
     assert rehearsal_skip_reason(ROOT) == "ACME_REHEARSAL=skip"

@@ -66,16 +66,20 @@ def test_a_step_never_starts_before_what_it_needs_finished(
 
     position = {entry: i for i, entry in enumerate(recorder.log)}
     for step in plan.steps:
-        if ("start", step.id) in position:
+        if ("start", step.id) in position and step.reads_needs:
             for need in step.needs:
                 assert position[("finish", need)] < position[("start", step.id)]
     assert recorder.peak <= jobs
     by_id = {r.step_id: r for r in result.results}
     for step in plan.steps:
         needs_ok = all(by_id[n].ok for n in step.needs)
-        # A step runs iff everything it needs passed; otherwise it is blocked, never run.
-        assert (("start", step.id) in position) == needs_ok
+        # A step is blocked iff something it needs did not pass; a step that reads its needs
+        # runs iff they all passed (one that does not may have run early, and still be blocked).
         assert (by_id[step.id].status == "blocked") == (not needs_ok)
+        if step.reads_needs:
+            assert (("start", step.id) in position) == needs_ok
+        else:
+            assert needs_ok <= (("start", step.id) in position)
     assert result.ok == (not failing)
 
 
@@ -95,10 +99,16 @@ async def test_an_executor_crash_fails_that_step_and_blocks_only_its_dependents(
 
 
 @pytest.mark.anyio
-async def test_unknown_needs_and_bad_jobs_are_rejected() -> None:
+async def test_unknown_needs_cycles_and_bad_jobs_are_rejected() -> None:
     step = Step("x:test", "x", "test", (), ".", (), (), ("ghost",), (), "r")
     with pytest.raises(ValueError, match="needs ghost"):
         await run_plan(Plan((step,)), Recorder(), jobs=1)
+    a = Step("a", "x", "test", (), ".", (), (), ("b",), (), "r")
+    b = Step("b", "x", "test", (), ".", (), (), ("a",), (), "r")
+    c = Step("c", "x", "test", (), ".", (), (), (), (), "r")
+    for steps in ((c, a, b), (a, b, c)):
+        with pytest.raises(ValueError, match=r"form a cycle: no step can start \(a, b\)"):
+            await run_plan(Plan(steps), Recorder(), jobs=2)
     with pytest.raises(ValueError, match="jobs"):
         await run_plan(Plan(()), Recorder(), jobs=0)
 
@@ -141,3 +151,119 @@ async def test_steps_never_seen_keep_plan_order() -> None:
     expected = {"c1": 9.0}
     await run_plan(plan, recorder, jobs=1, expected=expected, longest_chain_first=False)
     assert [step_id for kind, step_id in recorder.log if kind == "start"][:3] == ["a", "b", "c1"]
+
+
+class Released:
+    """Each step runs until the test releases it; records starts and ends in order."""
+
+    def __init__(self, failing: frozenset[str] = frozenset()) -> None:
+        self.failing = failing
+        self.log: list[tuple[str, str]] = []
+        self.release: dict[str, anyio.Event] = {}
+
+    async def run(self, step: Step) -> StepResult:
+        self.log.append(("start", step.id))
+        await self.release.setdefault(step.id, anyio.Event()).wait()
+        self.log.append(("finish", step.id))
+        return StepResult(step.id, "failed" if step.id in self.failing else "passed")
+
+    async def finish(self, step_id: str) -> None:
+        """Let `step_id` end, then let the scheduler react."""
+        self.release.setdefault(step_id, anyio.Event()).set()
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+
+    def started(self) -> list[str]:
+        return [step_id for kind, step_id in self.log if kind == "start"]
+
+
+async def _drive(
+    plan: Plan, executor: Released, jobs: int, order: list[str], events: list[Event]
+) -> list[tuple[list[str], tuple[str, ...]]]:
+    """Run `plan`, ending steps in `order`; what had started, and settled, before each end."""
+    seen: list[tuple[list[str], tuple[str, ...]]] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: run_plan(plan, executor, jobs=jobs, on_event=events.append))
+        for step_id in order:
+            for _ in range(20):
+                await anyio.lowlevel.checkpoint()
+            settled = tuple(e.step.id for e in events if e.kind != "start")
+            seen.append((executor.started(), settled))
+            await executor.finish(step_id)
+    return seen
+
+
+@pytest.mark.anyio
+async def test_a_build_starts_early_in_a_free_worker_and_passes_once_its_needs_pass() -> None:
+    plan = _plan({"a": ()})
+    events: list[Event] = []
+    executor = Released()
+    seen = await _drive(plan, executor, 2, ["a:lint", "a:build", "a:test"], events)
+    # Lint ends while the test runs: the build takes the free worker at once...
+    assert seen[1][0] == ["a:lint", "a:test", "a:build"]
+    # ...but its result is held until the test, which gates it, has passed.
+    assert seen[2][1] == ("a:lint",)
+    assert [(e.kind, e.step.id) for e in events if e.kind != "start"] == [
+        ("passed", "a:lint"), ("passed", "a:test"), ("passed", "a:build")
+    ]  # fmt: skip
+    assert [e.step.id for e in events if e.early] == ["a:build"]
+
+
+@pytest.mark.anyio
+async def test_an_early_build_is_blocked_when_a_need_fails_after_it_ended() -> None:
+    plan = _plan({"a": ()})
+    events: list[Event] = []
+    executor = Released(failing=frozenset({"a:test"}))
+    await _drive(plan, executor, 2, ["a:lint", "a:build", "a:test"], events)
+    result = {e.step.id: e.result for e in events if e.result is not None}
+    assert set(result) == {"a:lint", "a:test", "a:build"}
+    assert result["a:test"].status == "failed"
+    assert result["a:build"].status == "blocked"
+    assert result["a:build"].blocked_by == ("a:test",)
+
+
+@pytest.mark.anyio
+async def test_an_early_build_still_running_when_a_need_fails_is_blocked_when_it_ends() -> None:
+    plan = _plan({"a": ()})
+    events: list[Event] = []
+    executor = Released(failing=frozenset({"a:test"}))
+    seen = await _drive(plan, executor, 2, ["a:lint", "a:test", "a:build"], events)
+    assert "a:build" not in seen[2][1]  # not judged while it still runs
+    statuses = [(e.kind, e.step.id) for e in events if e.kind != "start"]
+    assert statuses == [("passed", "a:lint"), ("failed", "a:test"), ("blocked", "a:build")]
+
+
+@pytest.mark.anyio
+async def test_no_early_start_takes_a_worker_a_ready_step_could_use_or_follows_a_failure() -> None:
+    plan = _plan({"a": (), "b": ()})
+    events: list[Event] = []
+    executor = Released(failing=frozenset({"b:lint"}))
+    order = ["a:lint", "b:lint", "a:test", "b:test", "a:build"]
+    seen = await _drive(plan, executor, 2, order, events)
+    # Four steps are ready at the start: no build starts early while one of them waits.
+    assert seen[2][0] == ["a:lint", "a:test", "b:lint", "b:test"]
+    # a:build starts only after its needs passed, b:build never (its lint failed).
+    assert not any(e.early for e in events)
+    assert "b:build" not in executor.started()
+    assert {e.step.id: e.kind for e in events if e.kind != "start"}["b:build"] == "blocked"
+
+
+@pytest.mark.anyio
+async def test_with_one_worker_a_build_waits_for_its_needs() -> None:
+    plan = _plan({"a": ()})
+    events: list[Event] = []
+    executor = Released()
+    await _drive(plan, executor, 1, ["a:lint", "a:test", "a:build"], events)
+    assert executor.log == [
+        ("start", "a:lint"), ("finish", "a:lint"), ("start", "a:test"), ("finish", "a:test"),
+        ("start", "a:build"), ("finish", "a:build"),
+    ]  # fmt: skip
+    assert not any(e.early for e in events)
+
+
+def test_the_critical_path_counts_a_step_that_does_not_read_its_needs_alongside_them() -> None:
+    plan = _plan({"a": ()})
+    short = {"a:lint": 2.0, "a:test": 10.0, "a:build": 1.0}
+    assert plan.critical_path(short) == (("a:test",), 10.0)
+    long = {"a:lint": 2.0, "a:test": 1.0, "a:build": 5.0}
+    assert plan.critical_path(long) == (("a:build",), 5.0)

@@ -30,7 +30,12 @@ class PlanOptions:
 
 @dataclass(frozen=True)
 class Step:
-    """One command list to run for one package; `needs` are step ids."""
+    """One command list to run for one package; `needs` are step ids.
+
+    `reads_needs` False means the step reads none of its needs' outputs (a build reads only
+    sources; its needs are gates): the scheduler may start it early in a worker that would
+    otherwise wait, and its result counts only once every need has passed.
+    """
 
     id: str
     package: str
@@ -42,6 +47,7 @@ class Step:
     needs: tuple[str, ...]
     outputs: tuple[str, ...]
     reason: str
+    reads_needs: bool = True
 
     @property
     def junit_path(self) -> str | None:
@@ -76,11 +82,18 @@ class Plan:
         """The longest chain of needs weighted by `durations` (missing = 0 s), and its length.
 
         With unlimited workers a run cannot finish faster than this: it is the lower bound.
+        A step that does not read its needs runs alongside them and ends with the later.
         """
         best: dict[str, tuple[float, tuple[str, ...]]] = {}
         for step in self.steps:
             before = max((best[n] for n in step.needs), default=(0.0, ()))
-            best[step.id] = (before[0] + durations.get(step.id, 0.0), (*before[1], step.id))
+            own = durations.get(step.id, 0.0)
+            if step.reads_needs:
+                best[step.id] = (before[0] + own, (*before[1], step.id))
+            elif own > before[0]:
+                best[step.id] = (own, (step.id,))
+            else:
+                best[step.id] = (before[0], (*before[1], step.id))
         if not best:
             return (), 0.0
         total, path = max(best.values(), key=lambda item: item[0])
@@ -104,7 +117,8 @@ class Plan:
 
 def make_plan(ws: Workspace, selection: Selection, options: PlanOptions | None = None) -> Plan:
     """Steps for every selected package; a build needs its own lint and test, and the tests
-    of its internal dependencies that are in the plan (never ship on a broken dependency)."""
+    of its internal dependencies that are in the plan (never ship on a broken dependency).
+    Those needs are gates, not inputs: the build reads only sources, so it may run early."""
     options = options or PlanOptions()
     selected = [ws.get(name) for name in selection.packages]
     selected_names = {p.name for p in selected}
@@ -203,6 +217,7 @@ def _build(
         needs=needs,
         outputs=(out_dir,),
         reason=reason,
+        reads_needs=False,
     )
 
 

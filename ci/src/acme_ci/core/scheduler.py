@@ -97,11 +97,13 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: a step started (`result` None) or ended with `result`."""
+    """Progress: a step started (`result` None; `early`: ahead of needs it does not read)
+    or ended with `result`."""
 
     kind: EventKind
     step: Step
     result: StepResult | None = None
+    early: bool = False
 
 
 class StepExecutor(Protocol):
@@ -128,17 +130,15 @@ async def run_plan(
     Of the steps ready to start, the one with the longest remaining chain (its `expected`
     duration plus the longest path of its dependents) goes first; ties, and steps never
     seen (no expected duration), keep plan order (all steps do without
-    `longest_chain_first`). A failed step blocks only its
-    dependents. An executor exception becomes that step's failure (never an
+    `longest_chain_first`). When no step is ready and a worker is free, a step that does not
+    read its needs' outputs (`Step.reads_needs` False) starts early; its result is held
+    until its needs end, and it is blocked like any other if one of them fails. A failed
+    step blocks only its dependents. An executor exception becomes that step's failure (never an
     ExceptionGroup out of here); cancellation still propagates.
     """
     if jobs < 1:
         raise ValueError("jobs must be >= 1")
-    known = {step.id for step in plan.steps}
-    for step in plan.steps:
-        unknown = sorted(set(step.needs) - known)
-        if unknown:
-            raise ValueError(f"step {step.id} needs {', '.join(unknown)}, not in the plan")
+    _check_needs(plan)
     emit = on_event or (lambda event: None)
     expected = dict(expected or {})
     chains = plan.remaining_chains(expected if longest_chain_first else {})
@@ -150,6 +150,10 @@ async def run_plan(
             users[need].append(step)
     ready: list[tuple[float, int, Step]] = []
     results: dict[str, StepResult] = {}
+    # Steps started early (ahead of needs they do not read), and their results held until
+    # every need has passed.
+    early: set[str] = set()
+    held: dict[str, StepResult] = {}
     started = time.monotonic()
     send, receive = anyio.create_memory_object_stream[tuple[Step, StepResult]](len(plan.steps) or 1)
 
@@ -160,11 +164,31 @@ async def run_plan(
         for user in users[step.id]:
             waiting_on[user.id] -= 1
             if waiting_on[user.id] == 0:
-                blockers = tuple(n for n in user.needs if not results[n].ok)
-                if blockers:
-                    settle(user, StepResult(user.id, "blocked", blocked_by=blockers))
-                else:
-                    heapq.heappush(ready, (-chains[user.id], order[user.id], user))
+                judge(user)
+
+    def judge(step: Step) -> None:
+        """Every need of `step` has settled: block it, queue it, or release its held result."""
+        blockers = tuple(n for n in step.needs if not results[n].ok)
+        if step.id in early and step.id not in held:
+            return  # still running: judged again when it ends
+        if blockers:
+            settle(step, StepResult(step.id, "blocked", blocked_by=blockers))
+        elif step.id in held:
+            settle(step, held.pop(step.id))
+        else:
+            heapq.heappush(ready, (-chains[step.id], order[step.id], step))
+
+    def early_candidate() -> Step | None:
+        """The step to start ahead of its needs in a worker that would otherwise wait."""
+        candidates = [
+            step
+            for step in plan.steps
+            if not step.reads_needs
+            and waiting_on[step.id] > 0
+            and step.id not in early
+            and all(results[n].ok for n in step.needs if n in results)
+        ]
+        return min(candidates, key=lambda s: (-chains[s.id], order[s.id]), default=None)
 
     async def one(step: Step) -> None:
         await send.send((step, await _guarded(executor, step)))
@@ -175,16 +199,26 @@ async def run_plan(
     async with send, receive, anyio.create_task_group() as tg:
         running = 0
         while len(results) < len(plan.steps):
-            while ready and running < jobs:
-                _, _, step = heapq.heappop(ready)
-                emit(Event("start", step))
+            while running < jobs:
+                if ready:
+                    _, _, step = heapq.heappop(ready)
+                    emit(Event("start", step))
+                elif (candidate := early_candidate()) is not None:
+                    step = candidate
+                    early.add(step.id)
+                    emit(Event("start", step, early=True))
+                else:
+                    break
                 tg.start_soon(one, step)
                 running += 1
-            if running == 0:
-                raise ValueError("the plan's needs form a cycle: no step can start")
             finished, result = await receive.receive()
             running -= 1
-            settle(finished, result)
+            if finished.id in early:
+                held[finished.id] = result
+                if waiting_on[finished.id] == 0:
+                    judge(finished)
+            else:
+                settle(finished, result)
     return RunResult(
         plan=plan,
         results=tuple(results[s.id] for s in plan.steps),
@@ -192,6 +226,24 @@ async def run_plan(
         engine=engine,
         expected=expected,
     )
+
+
+def _check_needs(plan: Plan) -> None:
+    """Every need is a step of the plan, and the needs form no cycle (else ValueError)."""
+    known = {step.id for step in plan.steps}
+    for step in plan.steps:
+        unknown = sorted(set(step.needs) - known)
+        if unknown:
+            raise ValueError(f"step {step.id} needs {', '.join(unknown)}, not in the plan")
+    done: set[str] = set()
+    pending = list(plan.steps)
+    while pending:
+        left = [step for step in pending if not set(step.needs) <= done]
+        if len(left) == len(pending):
+            names = ", ".join(step.id for step in left)
+            raise ValueError(f"the plan's needs form a cycle: no step can start ({names})")
+        done.update(step.id for step in pending if set(step.needs) <= done)
+        pending = left
 
 
 async def _guarded(executor: StepExecutor, step: Step) -> StepResult:

@@ -22,6 +22,8 @@ class Progress:
         elapsed = time.monotonic() - self.started
         line = f"[{elapsed:6.1f}s] {_SYMBOL[event.kind]} {event.kind:<7} {event.step.id}"
         result = event.result
+        if event.early:
+            line += " (early: ahead of the needs that gate its result)"
         if result is not None:
             if event.kind == "blocked":
                 line += f" (needs {', '.join(result.blocked_by)})"
