@@ -4,7 +4,8 @@ In a temporary clone (see pipeline_bench.copy_repository), generate what Turbore
 a root package.json (npm workspaces = the uv workspace members), one package.json per
 member whose `lint`, `test` and `build` scripts are acme-ci's own plan argv (the same
 commands, in the same venv), and a turbo.json whose inputs are each package's files plus
-its internal dependencies' sources, `uv.lock` and the root manifest (acme-ci's cache key),
+its internal dependencies' sources (what git ignores there left out, as acme-ci's key
+does: their outputs and tool caches change on every run), `uv.lock` and the root manifest,
 with `build` needing its own `lint` and `test` and its dependencies' `test`. Both tools run
 with 2-way concurrency and their own local cache; turbo's tasks get the TLS certificate
 variables `uv build` needs through `globalPassThroughEnv`.
@@ -114,9 +115,10 @@ def generate_turbo_files(root: Path) -> None:
         manifest = {"name": package.name, "version": "0.0.0", "private": True,
                     "scripts": scripts, "dependencies": dependencies}  # fmt: skip
         (root / package.path / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        sources = [
-            f"$TURBO_ROOT$/{ws.get(d).path}/**" for d in ws.dependencies_closure(package.name)
-        ]
+        sources = []
+        for dependency in ws.dependencies_closure(package.name):
+            path = ws.get(dependency).path
+            sources += [f"$TURBO_ROOT$/{path}/**", *_ignored(root, f"$TURBO_ROOT$/{path}")]
         for task in TASKS:
             tasks[f"{package.name}#{task}"] = {
                 **tasks[task],
@@ -137,6 +139,27 @@ def generate_turbo_files(root: Path) -> None:
         ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
          "commit", "-q", "-m", "turbo files"], cwd=root, check=True,
     )  # fmt: skip
+
+
+def _ignored(root: Path, prefix: str) -> list[str]:
+    """Negated globs for what git ignores under `prefix` (outputs, caches, junit.xml).
+
+    acme-ci keys a step on the files git lists; turbo's explicit globs would also hash the
+    dependency's build outputs and tool caches, which every run rewrites (a warm run would
+    then miss).
+    """
+    patterns = ["junit.xml"]
+    for line in (root / ".gitignore").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append(line.lstrip("/"))
+    negated = []
+    for pattern in patterns:
+        if pattern.endswith("/"):
+            negated.append(f"!{prefix}/**/{pattern.rstrip('/')}/**")
+        else:
+            negated.append(f"!{prefix}/**/{pattern}")
+    return negated
 
 
 def _local_output(arg: str, package_dir: str) -> str:
