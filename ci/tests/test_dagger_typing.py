@@ -1,14 +1,16 @@
-"""Static typing of the Dagger module against the pinned dagger-io (no engine needed)."""
+"""Static typing of the Dagger module against the pinned dagger-io (no engine needed): the
+lint step runs it; these tests check that it does, and that pyright brings its own Node."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
-import pytest
+from acme_ci.core.affected import select_packages
+from acme_ci.core.plan import make_plan
+from acme_ci.native.discover import load_workspace
 
 from .conftest import repository_file
 
@@ -23,42 +25,31 @@ def dagger_files() -> list[str]:
     return sorted(str(f.relative_to(ROOT)) for f in files)
 
 
-def tool(name: str) -> str:
-    path = Path(sys.executable).parent / name
-    if path.exists():
-        return str(path)
-    found = shutil.which(name)
-    if found is None:
-        pytest.skip(f"{name} is not installed (uv sync --all-packages installs it)")
-    return found
-
-
 def test_the_dagger_files_are_found() -> None:
     files = dagger_files()
     assert "ci/src/acme_ci/dagger/main.py" in files
     assert "ci/src/acme_ci/dagger/executor.py" in files
 
 
-def test_mypy_strict_is_clean() -> None:
-    done = subprocess.run(
-        [tool("mypy"), "--strict", *dagger_files()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_pyright_is_clean() -> None:
-    done = subprocess.run(
-        [tool("pyright"), "--pythonpath", sys.executable, *dagger_files()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+def test_the_lint_step_type_checks_every_dagger_file_with_mypy_strict_and_pyright() -> None:
+    """The checks themselves run once, in acme-ci's lint step (`ci`, `dagger check`): mypy
+    --strict over src and tests (the root config), pyright over what [tool.pyright] includes.
+    Here: that step has both, and what pyright includes is exactly the Dagger files."""
+    ws = load_workspace(ROOT)
+    lint = make_plan(ws, select_packages(ws, ["acme-ci"])).get("acme-ci:lint")
+    assert ("mypy", "src", "tests") in lint.commands
+    assert ("pyright",) in lint.commands
+    root_config = tomllib.loads(repository_file("pyproject.toml").read_text(encoding="utf-8"))
+    assert root_config["tool"]["mypy"]["strict"] is True
+    ci = ROOT / "ci"
+    config = tomllib.loads((ci / "pyproject.toml").read_text(encoding="utf-8"))
+    included = {
+        str(path.relative_to(ROOT))
+        for pattern in config["tool"]["pyright"]["include"]
+        for path in ([ci / pattern] if (ci / pattern).is_file() else ci.glob(pattern))
+        for path in ([path] if path.is_file() else path.glob("*.py"))
+    }
+    assert included == set(dagger_files())
 
 
 def test_pyright_brings_its_own_node() -> None:

@@ -25,7 +25,7 @@ def workspace() -> Workspace:
             ),
             "services/user": (
                 '[project]\nname = "user"\ndependencies = ["log"]\n'
-                "[tool.acme.test]\nmax-suite-reruns = 3\n"
+                "[tool.acme.test]\nmax-suite-reruns = 3\n[tool.pyright]\n"
             ),
         }
     )
@@ -84,6 +84,8 @@ def test_every_step_is_complete_data_both_shells_can_run() -> None:
     )
     user_lint = plan.get("user:lint")
     assert ("lint-imports", "--no-cache") not in user_lint.commands
+    assert user_lint.commands[-1] == ("pyright",)  # the package configures pyright
+    assert ("pyright",) not in plan.get("log:lint").commands
     assert user_lint.reason == "root file changed: uv.lock"
     assert plan.get("user:test").inputs == (
         "uv.lock",

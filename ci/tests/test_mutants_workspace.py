@@ -57,6 +57,7 @@ def test_package_fields_come_from_the_manifest_with_defaults() -> None:
                     'version = "2.1.0"\n'
                     '[project.scripts]\nzz = "m:f"\naa = "m:g"\n'
                     "[tool.importlinter]\nroot_packages = ['root_tool']\n"
+                    "[tool.pyright]\ninclude = ['src']\n"
                 ),
             ),
             "libs/plain/": manifest("plain"),
@@ -66,11 +67,13 @@ def test_package_fields_come_from_the_manifest_with_defaults() -> None:
     assert (root.path, root.import_name, root.version) == (".", "root_tool", "2.1.0")
     assert root.scripts == ("aa", "zz")
     assert root.settings.import_contracts is True
+    assert root.settings.pyright is True
     plain = ws.get("PLAIN")
     assert (plain.path, plain.version, plain.scripts) == ("libs/plain", "0.0.0", ())
     assert plain.settings == PackageSettings()
     assert plain.settings.max_suite_reruns == 0
     assert plain.settings.import_contracts is False
+    assert plain.settings.pyright is False
 
 
 def test_scripts_that_are_not_a_table_are_ignored() -> None:

@@ -162,12 +162,14 @@ def _lint(package: Package, inputs: tuple[str, ...], reason: str) -> Step:
         package=package.name,
         task="lint",
         # Static checks: style, formatting, types (strict, from the root mypy config) and,
-        # where the package declares one, its import-linter architecture contract.
+        # where the package declares them, its import-linter architecture contract and
+        # pyright (acme-ci: the Dagger module, as the SDK's own users type-check it).
         commands=(
             ("ruff", "check", "."),
             ("ruff", "format", "--check", "."),
             ("mypy", "src", "tests"),
             *((("lint-imports", "--no-cache"),) if package.settings.import_contracts else ()),
+            *((("pyright",),) if package.settings.pyright else ()),
         ),
         workdir=package.path,
         env=(),

@@ -33,6 +33,8 @@ class PackageSettings:
     service_script: str | None = None
     # The package declares an architecture contract (`[tool.importlinter]`): lint checks it.
     import_contracts: bool = False
+    # The package configures pyright (`[tool.pyright]`): lint runs it on what that includes.
+    pyright: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,13 +168,16 @@ def _package(name: str, path: str, data: dict[str, Any], members: frozenset[str]
             name,
             data.get("tool", {}).get("acme", {}),
             import_contracts="importlinter" in data.get("tool", {}),
+            pyright="pyright" in data.get("tool", {}),
         ),
         version=str(project.get("version", "0.0.0")),
         scripts=tuple(sorted(scripts)) if isinstance(scripts, dict) else (),
     )
 
 
-def _settings(name: str, table: Any, import_contracts: bool = False) -> PackageSettings:
+def _settings(
+    name: str, table: Any, import_contracts: bool = False, pyright: bool = False
+) -> PackageSettings:
     if not isinstance(table, dict):
         raise WorkspaceError(f"{name}: [tool.acme] must be a table")
     test = table.get("test", {})
@@ -197,6 +202,7 @@ def _settings(name: str, table: Any, import_contracts: bool = False) -> PackageS
         service_port=port,
         service_script=service.get("script"),
         import_contracts=import_contracts,
+        pyright=pyright,
     )
 
 
