@@ -19,9 +19,12 @@ Two more groups, side by side in the same run:
              both against the cold run
   chain      a generated workspace whose longest step sorts last in plan order: wall time
              with --schedule plan-order vs longest-chain (durations recorded by a first run)
+  cold-plan-order
+             the cold scenario again with --schedule plan-order, to show longest chain first
+             is not slower on this repository either
 
     uv run --frozen python bench/pipeline_bench.py [--runs 3] [--jobs N] [--repo PATH]
-        [--scenarios baseline,cold,warm,service,library,remote,chain]
+        [--scenarios baseline,cold,cold-plan-order,warm,service,library,remote,chain]
 """
 
 from __future__ import annotations
@@ -42,7 +45,9 @@ from pathlib import Path
 
 SERVICE_DIR = "services/user"
 LIBRARY_DIR = "common/logger"
-SCENARIOS = ("baseline", "cold", "warm", "service", "library", "remote", "chain")
+SCENARIOS = (
+    "baseline", "cold", "cold-plan-order", "warm", "service", "library", "remote", "chain"
+)  # fmt: skip
 BUCKET = "acme-bench-cache"
 # The chain workspace: package -> seconds its one test sleeps. "zz-slow" sorts last.
 CHAIN_PACKAGES = {"a1": 2.0, "a2": 2.0, "a3": 2.0, "a4": 2.0, "zz-slow": 12.0}
@@ -311,6 +316,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "cold" in wanted:
             print(f"cold x{args.runs} ...", flush=True)
             scenarios["cold"] = run(lambda: clear_cache(root), "--all")
+        if "cold-plan-order" in wanted:  # after `cold`, so both start from recorded durations
+            print(f"cold, --schedule plan-order x{args.runs} ...", flush=True)
+            scenarios["cold, plan order"] = run(
+                lambda: clear_cache(root), "--all", "--schedule", "plan-order"
+            )
         if "warm" in wanted:
             scenarios["warm"] = run(lambda: None, "--all")
         if "service" in wanted:
