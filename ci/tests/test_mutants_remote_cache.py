@@ -127,7 +127,7 @@ def test_the_signature_format_is_stable_across_releases() -> None:
     """HMAC-SHA256 of the context, the step key, a NUL, then the entry's bytes.
 
     Entries outlive the acme-ci that signed them: a format that changes without a new
-    context refuses every stored entry as "wrong signature" once runners upgrade.
+    context (v2) refuses every stored entry as "wrong signature" once runners upgrade.
     """
     message = b"acme-ci step cache v1\0" + KEY.encode() + b"\0" + BODY
     expected = hmac.new(b"secret", message, hashlib.sha256).hexdigest()

@@ -138,8 +138,9 @@ def test_a_new_entry_format_gives_every_step_a_new_key(monkeypatch: pytest.Monke
 def test_the_key_format_is_stable_across_releases() -> None:
     """The definition as sorted JSON, then one `\\n<path>\\0<digest>` per input in path order.
 
-    A remote cache outlives the acme-ci that filled it: a key that changes without a format
-    bump turns every stored entry into a miss for every runner that upgrades.
+    A remote cache outlives the acme-ci that filled it: any change to this layout turns every
+    stored entry into a miss for every runner that upgrades, so it changes only on purpose
+    (a refactor of the key code must leave this test passing).
     """
     definition = (
         '{"commands": [["uv", "run", "pytest", "-q"]], '
