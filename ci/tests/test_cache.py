@@ -65,6 +65,23 @@ def test_a_hit_replays_the_result_and_restores_outputs(tmp_path: Path) -> None:
     assert (tmp_path / "dist/p/p.whl").read_bytes() == b"wheel"
 
 
+def test_a_hit_rewrites_only_outputs_that_differ_from_the_entry(tmp_path: Path) -> None:
+    (tmp_path / "dist/p").mkdir(parents=True)
+    wheel, sdist = tmp_path / "dist/p/p.whl", tmp_path / "dist/p/p.tar.gz"
+    wheel.write_bytes(b"wheel")
+    sdist.write_bytes(b"sdist")
+    cache = Cache(tmp_path / ".acme/cache", tmp_path)
+    cache.store("ef" * 32, STEP, RESULT)
+    assert cache.has("ef" * 32)
+    assert not cache.has("fe" * 32)
+    untouched = wheel.stat().st_ctime_ns
+    sdist.write_bytes(b"SDIST")  # same size, another content and time: a stale output
+    assert cache.load("ef" * 32, STEP) == RESULT
+    assert sdist.read_bytes() == b"sdist"
+    assert wheel.stat().st_ctime_ns == untouched  # already the entry's copy: not rewritten
+    assert wheel.read_bytes() == b"wheel"
+
+
 @pytest.mark.parametrize("damage", ["metadata", "output", "garbage"])
 def test_a_corrupt_entry_is_detected_and_discarded(tmp_path: Path, damage: str) -> None:
     (tmp_path / "dist/p").mkdir(parents=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,18 @@ def test_cold_then_warm_then_one_service_then_one_library(
     assert set(expected["steps"]) <= set(recorded)  # a chain of steps the first run timed
     assert expected["duration"] >= max(recorded[s] for s in expected["steps"]) > 0
     assert f"Expected critical path ({expected['duration']:.1f}s)" in out
+    # The warm path starts no event loop and parses nothing: those imports are its cost.
+    script = (
+        "import sys\nfrom acme_ci.native.cli import main\n"
+        "code = main(['-C', sys.argv[1], 'ci', '--engine', 'native'])\n"
+        "heavy = ('anyio', 'asyncio', 'tarfile', 'xml.etree.ElementTree', 'boto3')\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules], code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(repo.root)], capture_output=True, text=True, check=True
+    )
+    assert "12 cached" in done.stdout
+    assert "LOADED [] 0" in done.stdout
 
     repo.write("services/web/src/web/__init__.py", '"""web."""\n\nVALUE = 2\n')
     assert ci(repo, "--base", "HEAD", "--report", str(report)) == 0

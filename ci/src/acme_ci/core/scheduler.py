@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-import anyio
-
 from acme_ci.core.plan import Plan, Step
 
 Status = Literal["passed", "failed", "cached", "blocked"]
@@ -136,6 +134,8 @@ async def run_plan(
     step blocks only its dependents. An executor exception becomes that step's failure (never an
     ExceptionGroup out of here); cancellation still propagates.
     """
+    import anyio  # here: a run served whole from the cache never starts an event loop
+
     if jobs < 1:
         raise ValueError("jobs must be >= 1")
     _check_needs(plan)
@@ -247,6 +247,8 @@ def _check_needs(plan: Plan) -> None:
 
 
 async def _guarded(executor: StepExecutor, step: Step) -> StepResult:
+    import anyio
+
     started = time.monotonic()
     try:
         return await executor.run(step)

@@ -108,6 +108,10 @@ class Cache:
     def _entry_dir(self, key: str) -> Path:
         return self.directory / key[:2] / key
 
+    def has(self, key: str) -> bool:
+        """An entry is stored under `key` (`load` still checks it)."""
+        return (self._entry_dir(key) / "entry.json").is_file()
+
     def load(self, key: str, step: Step) -> CachedResult | None:
         """The cached result with its outputs restored, None on a miss.
 
@@ -241,10 +245,22 @@ def _restore(outputs: Path, root: Path, names: Iterable[str]) -> None:
         source = outputs / name
         target = root / name
         if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+            shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_copy_if_changed)
         elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            _copy_if_changed(source, target)
+
+
+def _copy_if_changed(source: str | Path, target: str | Path) -> None:
+    """copy2, unless `target` is already that copy (same size and modification time: copy2
+    keeps the time, so a warm run in the same tree copies nothing)."""
+    try:
+        have, want = os.stat(target), os.stat(source)
+    except FileNotFoundError:
+        shutil.copy2(source, target)
+        return
+    if (have.st_size, have.st_mtime_ns) != (want.st_size, want.st_mtime_ns):
+        shutil.copy2(source, target)
 
 
 def _move_into_place(staging: Path, final: Path) -> None:

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-import anyio
-
 from acme_ci.core.plan import Step
 from acme_ci.core.scheduler import Flake, StepResult
 from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
@@ -38,6 +36,7 @@ class NativeExecutor:
     # A hung test must fail the run with a message, never hold CI until the runner dies.
     step_timeout: float = STEP_TIMEOUT
     warnings: list[str] = field(default_factory=list)
+    _keys: dict[str, str] = field(default_factory=dict, repr=False)
 
     def environment(self, step: Step) -> dict[str, str]:
         venv = self.root / ".venv"
@@ -54,28 +53,36 @@ class NativeExecutor:
         env.update(step.env)
         return env
 
+    def key_of(self, step: Step) -> str | None:
+        """The step's cache key (computed once), None without a cache."""
+        if self.cache is None or self.hasher is None:
+            return None
+        if step.id not in self._keys:
+            self._keys[step.id] = step_key(step, self.hasher, self.fingerprint)
+        return self._keys[step.id]
+
+    def has_local_entry(self, step: Step) -> bool:
+        key = self.key_of(step)
+        return key is not None and self.cache is not None and self.cache.has(key)
+
+    def local_hit(self, step: Step) -> StepResult | None:
+        """The step's result from the local cache, its outputs restored; None on a miss."""
+        key = self.key_of(step)
+        if key is None:
+            return None
+        hit = self._lookup(key, step)
+        return None if hit is None else _cached(step, key, hit, "local", 0)
+
     async def run(self, step: Step) -> StepResult:
-        key = None
-        if self.cache is not None and self.hasher is not None:
-            key = step_key(step, self.hasher, self.fingerprint)
-            hit, source, moved = self._lookup(key, step), "local", 0
-            if hit is None and self.remote is not None:
+        key = self.key_of(step)
+        if key is not None:
+            found = self.local_hit(step)
+            if found is not None:
+                return found
+            if self.remote is not None:
                 hit, moved = await self._remote_lookup(key, step)
-                source = "remote"
-            if hit is not None:
-                return StepResult(
-                    step.id,
-                    "cached",
-                    duration=hit.duration,
-                    output=hit.output,
-                    attempts=hit.attempts,
-                    flakes=tuple(Flake(t, step.package, a) for t, a in hit.flakes),
-                    passed_tests=hit.passed_tests,
-                    skipped_tests=hit.skipped_tests,
-                    cache_key=key,
-                    cache_source=source,
-                    cache_bytes=moved,
-                )
+                if hit is not None:
+                    return _cached(step, key, hit, "remote", moved)
         result = await self._execute(step)
         if self.flake_record is not None:
             append_flakes(self.flake_record, result.flakes, self.commit)
@@ -96,12 +103,16 @@ class NativeExecutor:
             if self.remote is not None:
                 packed = self.cache.pack(key)
                 if packed is not None:
+                    import anyio
+
                     sent = await anyio.to_thread.run_sync(self.remote.store, key, packed)
                     result = replace(result, cache_bytes=sent)
         return replace(result, cache_key=key)
 
     async def _remote_lookup(self, key: str, step: Step) -> tuple[CachedResult | None, int]:
         """Fetch the entry from the remote cache into the local one, then load it from there."""
+        import anyio
+
         assert self.remote is not None
         assert self.cache is not None
         fetched = await anyio.to_thread.run_sync(self.remote.fetch, key, step.id)
@@ -154,6 +165,8 @@ class NativeExecutor:
         self, argv: tuple[str, ...], cwd: Path, env: dict[str, str], log: TextIO
     ) -> int:
         """Run one argv into the log; its exit code (127: cannot start, 124: timed out)."""
+        import anyio
+
         try:
             with anyio.move_on_after(self.step_timeout):
                 done = await anyio.run_process(
@@ -184,3 +197,19 @@ class NativeExecutor:
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
+
+
+def _cached(step: Step, key: str, hit: CachedResult, source: str, moved: int) -> StepResult:
+    return StepResult(
+        step.id,
+        "cached",
+        duration=hit.duration,
+        output=hit.output,
+        attempts=hit.attempts,
+        flakes=tuple(Flake(t, step.package, a) for t, a in hit.flakes),
+        passed_tests=hit.passed_tests,
+        skipped_tests=hit.skipped_tests,
+        cache_key=key,
+        cache_source=source,
+        cache_bytes=moved,
+    )
