@@ -36,6 +36,15 @@ stamp="$(sync_stamp)"
 if [ "$(cat .venv/.acme-sync-stamp 2>/dev/null)" != "$stamp" ]; then
     # Bytecode compiled once here: every test step then starts its Python without recompiling.
     uv sync --frozen --all-packages --quiet --compile-bytecode
+    # The workspace's own packages are installed editable, so uv leaves their sources alone:
+    # compile them too (where PYTHONDONTWRITEBYTECODE is set, nothing else ever would).
+    sources=()
+    while IFS= read -r -d '' dir; do sources+=("$dir"); done < <(
+        find . \( -name .venv -o -name .git -o -name .acme -o -name node_modules -o -name mutants \) \
+            -prune -o -type d -name src -print0)
+    if [ "${#sources[@]}" -gt 0 ]; then
+        .venv/bin/python -m compileall -q "${sources[@]}" >/dev/null
+    fi
     echo "$stamp" >.venv/.acme-sync-stamp
 fi
 # rehearse: the Dagger module's functions in local podman containers (acme-rehearse --help);

@@ -89,7 +89,8 @@ def copy_repository(source: Path, target: Path) -> None:
     sh(["git", "add", "-A"], target)
     sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.invalid",
         "commit", "--quiet", "--allow-empty", "-m", "bench: working tree"], target)  # fmt: skip
-    sh(["uv", "sync", "--frozen", "--all-packages", "--quiet"], target)
+    # The environment as pipeline.sh makes it (its sync, bytecode included), as a user has it.
+    sh(["./pipeline.sh", "plan", "--all"], target)
 
 
 def packages(root: Path) -> list[tuple[str, str]]:

@@ -63,7 +63,12 @@ def test_sync_runs_only_when_the_lock_or_a_manifest_changed(
     workspace: tuple[Path, dict[str, str], Path],
 ) -> None:
     root, env, log = workspace
+    (root / "pkgs/a/src/a").mkdir(parents=True)
+    (root / "pkgs/a/src/a/__init__.py").write_text('"""a."""\n')
+    env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
     assert _pipeline(root, env, log) == ["sync", "run"]
+    # The member's sources are compiled with the sync (uv compiles only what it installs).
+    assert list((root / "pkgs/a/src/a/__pycache__").glob("__init__.*.pyc"))
     assert _pipeline(root, env, log) == ["run"]  # nothing changed: no sync
 
     manifest = root / "pkgs/a/pyproject.toml"
