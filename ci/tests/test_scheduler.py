@@ -267,3 +267,52 @@ def test_the_critical_path_counts_a_step_that_does_not_read_its_needs_alongside_
     assert plan.critical_path(short) == (("a:test",), 10.0)
     long = {"a:lint": 2.0, "a:test": 1.0, "a:build": 5.0}
     assert plan.critical_path(long) == (("a:build",), 5.0)
+
+
+def _gated_plan() -> Plan:
+    """Two tests, each gating a build that does not read it."""
+
+    def step(step_id: str, *needs: str, reads: bool = True) -> Step:
+        return Step(step_id, step_id, "t", (), ".", (), (), needs, (), "r", reads_needs=reads)
+
+    return Plan(
+        (step("t1"), step("t2"), step("b1", "t1", reads=False), step("b2", "t2", reads=False))
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("expected", "first"),
+    [({"b1": 1.0, "b2": 5.0}, "b2"), ({"b1": 5.0, "b2": 1.0}, "b1"), ({}, "b1")],
+)
+async def test_of_two_early_candidates_the_longest_chain_starts_first(
+    expected: dict[str, float], first: str
+) -> None:
+    executor = Released()
+    events: list[Event] = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(
+            lambda: run_plan(
+                _gated_plan(), executor, jobs=3, on_event=events.append, expected=expected
+            )
+        )
+        for _ in range(20):
+            await anyio.lowlevel.checkpoint()
+        # t1 and t2 run; the third worker takes one build early: never both.
+        started = executor.started()
+        assert (sorted(started[:2]), started[2:]) == (["t1", "t2"], [first])
+        for step_id in ("t1", "t2", "b1", "b2"):
+            await executor.finish(step_id)
+    assert next(e.step.id for e in events if e.early) == first
+    assert {e.step.id: e.kind for e in events if e.kind != "start"} == dict.fromkeys(
+        ("t1", "t2", "b1", "b2"), "passed"
+    )
+
+
+def test_on_a_tie_the_critical_path_keeps_the_need_an_early_step_ran_beside() -> None:
+    def step(step_id: str, *needs: str, reads: bool = True) -> Step:
+        return Step(step_id, step_id, "t", (), ".", (), (), needs, (), "r", reads_needs=reads)
+
+    plan = Plan((step("a"), step("x", "a", reads=False), step("y", "x")))
+    assert plan.critical_path({"a": 5.0, "x": 5.0, "y": 1.0}) == (("a", "x", "y"), 6.0)
+    assert plan.critical_path({"a": 5.0, "x": 6.0, "y": 1.0}) == (("x", "y"), 7.0)
