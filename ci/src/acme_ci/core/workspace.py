@@ -175,9 +175,7 @@ def _package(name: str, path: str, data: dict[str, Any], members: frozenset[str]
     )
 
 
-def _settings(
-    name: str, table: Any, import_contracts: bool = False, pyright: bool = False
-) -> PackageSettings:
+def _settings(name: str, table: Any, *, import_contracts: bool, pyright: bool) -> PackageSettings:
     if not isinstance(table, dict):
         raise WorkspaceError(f"{name}: [tool.acme] must be a table")
     test = table.get("test", {})
