@@ -38,8 +38,10 @@ def workspace(tmp_path: Path) -> tuple[Path, dict[str, str], Path]:
         "UV_OFFLINE": "1",
     }
     # The generated workspace gets its own .venv, whatever environment runs this suite (the
-    # Dagger containers point UV_PROJECT_ENVIRONMENT at their shared /opt/venv).
-    for name in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT"):
+    # Dagger containers point UV_PROJECT_ENVIRONMENT at their shared /opt/venv), and its
+    # bytecode lands beside the sources (the suite's bytecode_cache fixture may have set a
+    # PYTHONPYCACHEPREFIX).
+    for name in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPYCACHEPREFIX"):
         env.pop(name, None)
     subprocess.run(["uv", "lock", "--quiet"], cwd=root, env=env, check=True)
     subprocess.run(["uv", "venv", "--quiet"], cwd=root, env=env, check=True)
