@@ -779,6 +779,9 @@ def test_the_echo_plugin_prints_the_report_of_a_failing_pytest_run(tmp_path: Pat
         **os.environ,
         "PYTHONPATH": str(plugins),
         "PYTEST_ADDOPTS": f"-p {junit_echo.PLUGIN}",
+        # The echo plugin needs only pytest's own junitxml: the venv's other plugins
+        # (schemathesis, hypothesis, faker) would cost seconds of imports per run.
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
     }
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=r/junit.xml"]
     done = subprocess.run(

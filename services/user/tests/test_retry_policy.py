@@ -83,7 +83,8 @@ def run_generated(tmp_path: Path, *args: str, second_break: bool = False) -> dic
     if second_break:
         (tmp_path / "tests" / "test_second.py").write_text(SECOND_BREAK)
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        # The generated tests use no schemathesis: its plugin would only cost imports.
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:schemathesis", *args],
         cwd=tmp_path,
         # Only the copied pyproject may configure the inner run, not the outer run's options.
         env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
