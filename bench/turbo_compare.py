@@ -85,6 +85,7 @@ def generate_turbo_files(root: Path) -> None:
 
     ws = load_workspace(root)
     plan = make_plan(ws, select_all(ws, "turbo"))
+    ignored = ignored_patterns(root)
     venv_bin = root / ".venv" / "bin"
     npm = subprocess.run(["npm", "--version"], capture_output=True, text=True, check=True)
     root_package = {
@@ -118,7 +119,7 @@ def generate_turbo_files(root: Path) -> None:
         sources = []
         for dependency in ws.dependencies_closure(package.name):
             path = ws.get(dependency).path
-            sources += [f"$TURBO_ROOT$/{path}/**", *_ignored(root, f"$TURBO_ROOT$/{path}")]
+            sources += [f"$TURBO_ROOT$/{path}/**", *_ignored(ignored, f"$TURBO_ROOT$/{path}")]
         for task in TASKS:
             tasks[f"{package.name}#{task}"] = {
                 **tasks[task],
@@ -141,18 +142,23 @@ def generate_turbo_files(root: Path) -> None:
     )  # fmt: skip
 
 
-def _ignored(root: Path, prefix: str) -> list[str]:
-    """Negated globs for what git ignores under `prefix` (outputs, caches, junit.xml).
-
-    acme-ci keys a step on the files git lists; turbo's explicit globs would also hash the
-    dependency's build outputs and tool caches, which every run rewrites (a warm run would
-    then miss).
-    """
+def ignored_patterns(root: Path) -> list[str]:
+    """What git ignores (the root .gitignore), plus turbo's own junit.xml outputs."""
     patterns = ["junit.xml"]
     for line in (root / ".gitignore").read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             patterns.append(line.lstrip("/"))
+    return patterns
+
+
+def _ignored(patterns: list[str], prefix: str) -> list[str]:
+    """Negated globs for `patterns` under `prefix` (outputs, caches, junit.xml).
+
+    acme-ci keys a step on the files git lists; turbo's explicit globs would also hash the
+    dependency's build outputs and tool caches, which every run rewrites (a warm run would
+    then miss).
+    """
     negated = []
     for pattern in patterns:
         if pattern.endswith("/"):

@@ -43,12 +43,11 @@ def test_the_lint_step_type_checks_every_dagger_file_with_mypy_strict_and_pyrigh
     assert root_config["tool"]["mypy"]["strict"] is True
     ci = ROOT / "ci"
     config = tomllib.loads((ci / "pyproject.toml").read_text(encoding="utf-8"))
-    included = {
-        str(path.relative_to(ROOT))
-        for pattern in config["tool"]["pyright"]["include"]
-        for path in ([ci / pattern] if (ci / pattern).is_file() else ci.glob(pattern))
-        for path in ([path] if path.is_file() else path.glob("*.py"))
-    }
+    included: set[str] = set()
+    for pattern in config["tool"]["pyright"]["include"]:
+        target = ci / pattern
+        found = target.glob("*.py") if target.is_dir() else ci.glob(pattern)
+        included |= {str(path.relative_to(ROOT)) for path in found}
     assert included == set(dagger_files())
 
 

@@ -238,12 +238,12 @@ def _check_needs(plan: Plan) -> None:
     done: set[str] = set()
     pending = list(plan.steps)
     while pending:
-        left = [step for step in pending if not set(step.needs) <= done]
-        if len(left) == len(pending):
-            names = ", ".join(step.id for step in left)
+        free = {step.id for step in pending if set(step.needs) <= done}
+        if not free:
+            names = ", ".join(step.id for step in pending)
             raise ValueError(f"the plan's needs form a cycle: no step can start ({names})")
-        done.update(step.id for step in pending if set(step.needs) <= done)
-        pending = left
+        done |= free
+        pending = [step for step in pending if step.id not in free]
 
 
 async def _guarded(executor: StepExecutor, step: Step) -> StepResult:
