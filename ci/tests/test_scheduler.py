@@ -109,6 +109,11 @@ async def test_unknown_needs_cycles_and_bad_jobs_are_rejected() -> None:
     for steps in ((c, a, b), (a, b, c)):
         with pytest.raises(ValueError, match=r"form a cycle: no step can start \(a, b\)"):
             await run_plan(Plan(steps), Recorder(), jobs=2)
+    # Needs freed in different rounds are no cycle: d needs c (round 1) and e (round 2).
+    d = Step("d", "x", "test", (), ".", (), (), ("c", "e"), (), "r")
+    e = Step("e", "x", "test", (), ".", (), (), ("c",), (), "r")
+    result = await run_plan(Plan((c, e, d)), Recorder(), jobs=2)
+    assert result.ok
     with pytest.raises(ValueError, match="jobs"):
         await run_plan(Plan(()), Recorder(), jobs=0)
 
