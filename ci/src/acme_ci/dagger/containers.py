@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import dagger
 from dagger import dag
@@ -115,16 +116,45 @@ def with_sources(
 
 def package_env(ws: Workspace, name: str, source: dagger.Directory) -> dagger.Container:
     """The layered development container of one package: deps, then its own sources."""
-    package = ws.get(name)
-    deps = with_manifests(uv_base(), ws, source).with_exec(
-        # One layer for the whole workspace: identical for every package, so built once.
-        ["uv", "sync", "--frozen", "--all-packages", "--no-install-workspace"]
-    )
-    members = [package, *(ws.get(d) for d in ws.dependencies_closure(package.name))]
-    return with_sources(deps, members, source).with_exec(
-        # --inexact keeps the dev tools of the layer above (ruff, pytest) installed.
-        ["uv", "sync", "--frozen", "--inexact", "--package", package.name]
-    )
+    return PackageEnvs(ws, source).of(name)
+
+
+@dataclass
+class PackageEnvs:
+    """The package containers of one call, each built once: every step of a package starts
+    from its package's, every package from the one dependency layer.
+
+    A Dagger object is an immutable query, so sharing one changes no query the engine sees;
+    what it saves is the module's own work: dagger-io builds a cattrs converter for every
+    field selection (dagger/client/_core.py, Context.__post_init__), ~2 ms each, and a
+    package container is about sixty of them.
+    """
+
+    ws: Workspace
+    source: dagger.Directory
+    _deps: dagger.Container | None = field(default=None, init=False, repr=False)
+    _built: dict[str, dagger.Container] = field(default_factory=dict, init=False, repr=False)
+
+    def dependency_layer(self) -> dagger.Container:
+        if self._deps is None:
+            self._deps = with_manifests(uv_base(), self.ws, self.source).with_exec(
+                # One layer for the whole workspace: identical for every package.
+                ["uv", "sync", "--frozen", "--all-packages", "--no-install-workspace"]
+            )
+        return self._deps
+
+    def of(self, name: str) -> dagger.Container:
+        if name not in self._built:
+            package = self.ws.get(name)
+            closure = self.ws.dependencies_closure(package.name)
+            members = [package, *(self.ws.get(d) for d in closure)]
+            self._built[name] = with_sources(
+                self.dependency_layer(), members, self.source
+            ).with_exec(
+                # --inexact keeps the dev tools of the layer above (ruff, pytest) installed.
+                ["uv", "sync", "--frozen", "--inexact", "--package", package.name]
+            )
+        return self._built[name]
 
 
 def runtime_image(ws: Workspace, name: str, source: dagger.Directory) -> dagger.Container:

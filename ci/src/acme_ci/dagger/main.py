@@ -23,6 +23,7 @@ from acme_ci.core.scheduler import RunResult, run_plan
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.containers import (
     SRC,
+    PackageEnvs,
     package_env,
     runtime_image,
     test_services,
@@ -95,8 +96,11 @@ class AcmeCi:
     async def _workspace(self) -> Workspace:
         return await read_workspace(self.source)
 
-    def _step_container(self, ws: Workspace, step: Step, root_files: RootFiles) -> dagger.Container:
-        ctr = package_env(ws, step.package, self.source)
+    def _step_container(
+        self, envs: PackageEnvs, step: Step, root_files: RootFiles
+    ) -> dagger.Container:
+        ws = envs.ws
+        ctr = envs.of(step.package)
         if step.task != "test":
             return ctr
         package = ws.get(step.package)
@@ -117,9 +121,10 @@ class AcmeCi:
         self, ws: Workspace, plan: Plan, jobs: int, cache: CacheOptions | None = None
     ) -> tuple[RunResult, ContainerExecutor]:
         root_files = await self._root_files()
-        executor = ContainerExecutor(lambda step: self._step_container(ws, step, root_files))
+        envs = PackageEnvs(ws, self.source)
+        executor = ContainerExecutor(lambda step: self._step_container(envs, step, root_files))
         if cache is not None:
-            executor.remote = self._remote_cache(ws, root_files, cache)
+            executor.remote = self._remote_cache(envs, root_files, cache)
         run = await run_plan(plan, executor, jobs=jobs, engine="dagger")
         if executor.remote is not None:
             remote = executor.remote
@@ -128,9 +133,10 @@ class AcmeCi:
         return run, executor
 
     def _remote_cache(
-        self, ws: Workspace, root_files: RootFiles, cache: CacheOptions
+        self, envs: PackageEnvs, root_files: RootFiles, cache: CacheOptions
     ) -> RemoteStepCache:
         """The remote cache, its lookups run in the module package's container (boto3)."""
+        ws = envs.ws
         tool = next((p for p in ws.packages if p.path == root_files.module_dir), None)
         if tool is None:
             raise RemoteCacheError(
@@ -140,7 +146,7 @@ class AcmeCi:
         return RemoteStepCache(
             options=cache,
             source=self.source,
-            tool=package_env(ws, tool.name, self.source),
+            tool=envs.of(tool.name),
             ws=ws,
             inputs_of=lambda step: step_inputs(ws, step, root_files.module_dir, root_files.entries),
         )
