@@ -237,7 +237,7 @@ def test_a_store_that_never_answers_is_given_up_after_the_timeout(
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{silent.getsockname()[1]}")
-        settings = RemoteSettings(URL, "main", "main", connect_timeout=1, read_timeout=1)
+        settings = RemoteSettings(URL, "main", "main", connect_timeout=0.3, read_timeout=0.3)
         remote = RemoteCache(settings)
         assert remote.fetch("cd" * 32, "p:build") is None
         assert remote.skipped is not None
