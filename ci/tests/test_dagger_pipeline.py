@@ -19,7 +19,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from acme_ci.dagger.maintenance import MaintenanceFailedError, TargetsError
 from acme_ci.dagger.source import SOURCE_IGNORE, UnknownBaseError
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.git import changed_files
+from acme_ci.rehearsal.converter import one_converter
 
 from .conftest import Repo, repository_file
 
@@ -191,14 +192,15 @@ class FakeEngine:
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
     fake = FakeEngine()
 
     async def execute(ctx: Context, return_type: Any = None) -> Any:
         return await fake.execute(ctx, return_type)
 
     monkeypatch.setattr(Context, "execute", execute)
-    return fake
+    with one_converter():  # the fake structures nothing: see acme_ci.rehearsal.converter
+        yield fake
 
 
 def module(root: Path = ROOT) -> AcmeCi:

@@ -46,6 +46,7 @@ from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions
 from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.native.cache import Cache, CachedResult, _checksum
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
+from acme_ci.rehearsal.converter import one_converter
 
 from .test_dagger_pipeline import ROOT, Chain, FakeEngine, args_of, chain_of, execs
 
@@ -359,14 +360,15 @@ class CacheEngine(FakeEngine):
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> CacheEngine:
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[CacheEngine]:
     fake = CacheEngine()
 
     async def execute(ctx: Context, return_type: Any = None) -> Any:
         return await fake.execute(ctx, return_type)
 
     monkeypatch.setattr(Context, "execute", execute)
-    return fake
+    with one_converter():  # the fake structures nothing: see acme_ci.rehearsal.converter
+        yield fake
 
 
 def module(root: Path = ROOT) -> AcmeCi:

@@ -30,6 +30,7 @@ from dagger.client.base import Type
 from gql import gql
 
 from acme_ci.rehearsal import fs
+from acme_ci.rehearsal.converter import one_converter
 from acme_ci.rehearsal.ignore import PathFilter
 from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, image_config, podman
 from acme_ci.rehearsal.values import (
@@ -153,7 +154,8 @@ class Engine:
 
         Context.execute = execute  # type: ignore[assignment,method-assign]
         try:
-            yield self
+            with one_converter():  # nothing is structured by a context while we answer
+                yield self
         finally:
             Context.execute = original  # type: ignore[method-assign]
 
