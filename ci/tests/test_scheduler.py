@@ -158,6 +158,24 @@ async def test_steps_never_seen_keep_plan_order() -> None:
     assert [step_id for kind, step_id in recorder.log if kind == "start"][:3] == ["a", "b", "c1"]
 
 
+@pytest.mark.anyio
+async def test_steps_never_seen_go_in_the_shells_preferred_order_then_plan_order() -> None:
+    plan = _chain_plan()
+    recorder = Recorder()
+    await run_plan(plan, recorder, jobs=1, unseen_first=("c1", "b"))
+    starts = [step_id for kind, step_id in recorder.log if kind == "start"]
+    # c1 and b first, as preferred; then plan order for the rest (c2 is ready after c1).
+    assert starts == ["c1", "b", "a", "c2", "c3", "d"]
+
+    recorder = Recorder()  # a step with a known chain still goes before every unseen one
+    await run_plan(plan, recorder, jobs=1, expected={"a": 1.0}, unseen_first=("c1", "b"))
+    assert [step_id for kind, step_id in recorder.log if kind == "start"][:3] == ["a", "c1", "b"]
+
+    recorder = Recorder()  # plan order asked for: the preference is ignored too
+    await run_plan(plan, recorder, jobs=1, unseen_first=("c1",), longest_chain_first=False)
+    assert [step_id for kind, step_id in recorder.log if kind == "start"][:2] == ["a", "b"]
+
+
 class Released:
     """Each step runs until the test releases it; records starts and ends in order."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -122,17 +122,20 @@ async def run_plan(
     engine: str = "native",
     expected: Mapping[str, float] | None = None,
     longest_chain_first: bool = True,
+    unseen_first: Sequence[str] = (),
 ) -> RunResult:
     """Run every step once its needs passed, at most `jobs` at a time.
 
     Of the steps ready to start, the one with the longest remaining chain (its `expected`
     duration plus the longest path of its dependents) goes first; ties, and steps never
-    seen (no expected duration), keep plan order (all steps do without
-    `longest_chain_first`). When no step is ready and a worker is free, a step that does not
-    read its needs' outputs (`Step.reads_needs` False) starts early; its result is held
-    until its needs end, and it is blocked like any other if one of them fails. A failed
-    step blocks only its dependents. An executor exception becomes that step's failure (never an
-    ExceptionGroup out of here); cancellation still propagates.
+    seen (no expected duration), go in the order of `unseen_first` (step ids; the shell's
+    prior, such as the biggest package first), then in plan order. Without
+    `longest_chain_first`, every step keeps plan order. When no step is ready and a worker
+    is free, a step that does not read its needs' outputs (`Step.reads_needs` False)
+    starts early; its result is held until its needs end, and it is blocked like any
+    other if one of them fails. A failed step blocks only its dependents. An executor
+    exception becomes that step's failure (never an ExceptionGroup out of here);
+    cancellation still propagates.
     """
     import anyio  # here: a run served whole from the cache never starts an event loop
 
@@ -142,7 +145,11 @@ async def run_plan(
     emit = on_event or (lambda event: None)
     expected = dict(expected or {})
     chains = plan.remaining_chains(expected if longest_chain_first else {})
-    order = {step.id: i for i, step in enumerate(plan.steps)}
+    preferred = {
+        step_id: i for i, step_id in enumerate(unseen_first if longest_chain_first else ())
+    }
+    by_preference = sorted(plan.steps, key=lambda step: preferred.get(step.id, len(preferred)))
+    order = {step.id: i for i, step in enumerate(by_preference)}
     waiting_on = {step.id: len(set(step.needs)) for step in plan.steps}
     users: dict[str, list[Step]] = {step.id: [] for step in plan.steps}
     for step in plan.steps:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from acme_ci.core.plan import Plan
 from acme_ci.core.scheduler import RunResult
+from acme_ci.native.git import listed_files
 
 FILE_NAME = "durations.json"
 # Weight of the newest measurement in the moving average.
@@ -42,3 +45,31 @@ def record_durations(state: Path, run: RunResult) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
         json.dump({k: round(v, 3) for k, v in sorted(durations.items())}, stream, indent=1)
     os.replace(staging, state / FILE_NAME)
+
+
+def biggest_packages_first(
+    root: Path, plan: Plan, expected: Mapping[str, float]
+) -> tuple[str, ...]:
+    """The scheduler's prior for steps never run here (a fresh clone has no durations): the
+    plan's steps, those whose package (workdir) holds the most bytes of tracked and
+    unignored files first. Size is all a first run knows, and the longest suite is usually
+    the biggest package's; starting it last is what makes a first run slow. Empty when
+    every step has a duration, or outside a repository."""
+    if all(step.id in expected for step in plan.steps):
+        return ()
+    files = listed_files(root, sorted({step.workdir or "." for step in plan.steps}))
+    if files is None:
+        return ()
+    sizes: dict[str, int] = {}
+    for workdir in {step.workdir for step in plan.steps}:
+        prefix = "" if workdir in ("", ".") else workdir.rstrip("/") + "/"
+        sizes[workdir] = sum(_size(root / f) for f in files if f.startswith(prefix))
+    ranked = sorted(plan.steps, key=lambda step: -sizes[step.workdir])
+    return tuple(step.id for step in ranked)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -17,7 +17,7 @@ from acme_ci.core.workspace import Workspace
 from acme_ci.native import git
 from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
 from acme_ci.native.executor import NativeExecutor
-from acme_ci.native.history import load_durations, record_durations
+from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
 STATE_DIR = ".acme"
@@ -104,7 +104,10 @@ def run_native(
     if result is None:
         import anyio  # here: a run served whole from the local cache needs no event loop
 
-        result = anyio.run(_run, plan, executor, jobs, on_event, expected, longest_chain_first)
+        unseen_first = biggest_packages_first(root, plan, expected)
+        result = anyio.run(
+            _run, plan, executor, jobs, on_event, expected, longest_chain_first, unseen_first
+        )
     record_durations(state, result)
     warnings = [*result.warnings, *executor.warnings]
     if remote_cache is not None:
@@ -149,6 +152,7 @@ async def _run(
     on_event: EventHandler | None,
     expected: dict[str, float],
     longest_chain_first: bool,
+    unseen_first: tuple[str, ...],
 ) -> RunResult:
     return await run_plan(
         plan,
@@ -158,6 +162,7 @@ async def _run(
         engine="native",
         expected=expected,
         longest_chain_first=longest_chain_first,
+        unseen_first=unseen_first,
     )
 
 
