@@ -127,7 +127,7 @@ class PackageEnvs:
     A Dagger object is an immutable query, so sharing one changes no query the engine sees;
     what it saves is the module's own work: dagger-io builds a cattrs converter for every
     field selection (dagger/client/_core.py, Context.__post_init__), ~2 ms each, and a
-    package container is about sixty of them.
+    package container is about forty of them.
     """
 
     ws: Workspace
