@@ -101,10 +101,13 @@ async def test_objects_older_than_retention_are_deleted_and_newer_ones_kept(
     client = s3.client()
     for index in range(5):
         client.put_object(Bucket=bucket, Key=f"old/{index}", Body=b"old")
-    # LastModified has second resolution: leave a clear gap between the generations.
-    await anyio.sleep(1.5)
-    boundary = datetime.now(UTC) - timedelta(seconds=0.5)
-    await anyio.sleep(1.0)
+    # LastModified may have second resolution: the new generation is written a second after
+    # the last old object's date, as the server reports it, and the boundary lies between.
+    listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+    last_old = max(item["LastModified"] for item in listed)
+    boundary = last_old + timedelta(seconds=0.5)
+    wait = last_old + timedelta(seconds=1.05) - datetime.now(UTC)
+    await anyio.sleep(max(wait.total_seconds(), 0.0))
     for index in range(3):
         client.put_object(Bucket=bucket, Key=f"new/{index}", Body=b"new")
     retention = 3600.0
