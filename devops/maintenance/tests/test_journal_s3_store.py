@@ -15,8 +15,10 @@ from typing import Any, ClassVar, cast
 
 import botocore.exceptions
 import pytest
+from tenacity import wait_none
 
 from acme_integrations.testing import S3Endpoint, unique_name
+from acme_maintenance import journal_s3
 from acme_maintenance.journal import JournalEntry
 from acme_maintenance.journal_s3 import WRITE_ATTEMPTS, S3Journal, s3_store
 from acme_maintenance.journal_store import JournalError
@@ -155,7 +157,10 @@ def test_a_refusal_that_is_not_a_conflict_is_reported_at_once(s3: S3Endpoint, bu
     assert client.puts == 1
 
 
-def test_losing_every_race_gives_up_and_says_to_run_again(s3: S3Endpoint, bucket: str) -> None:
+def test_losing_every_race_gives_up_and_says_to_run_again(
+    s3: S3Endpoint, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_s3, "CONFLICT_WAIT", wait_none())  # ten pauses: ~1.7 s
     store, client = refusing_store(s3, bucket, "412", times=WRITE_ATTEMPTS)
 
     with pytest.raises(JournalError) as raised:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 # Conditional-write conflicts retried before giving up: each is another run's write.
 WRITE_ATTEMPTS = 10
+# Between two conflicting writes: a random pause, so racing runs do not collide again.
+CONFLICT_WAIT = wait_random(0.05, 0.3)
 _CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 _WHAT_TO_DO = (
     "check S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and that the bucket "
@@ -97,7 +99,7 @@ class S3Journal:
         try:
             for attempt in Retrying(
                 stop=stop_after_attempt(WRITE_ATTEMPTS),
-                wait=wait_random(0.05, 0.3),
+                wait=CONFLICT_WAIT,
                 retry=retry_if_exception_type(_Conflict),
                 reraise=True,
             ):
