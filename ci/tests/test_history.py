@@ -9,6 +9,7 @@ from acme_ci.core.plan import Plan, PlanOptions, make_plan
 from acme_ci.core.scheduler import RunResult, StepResult
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
+from acme_ci.native.runner import repository_files
 
 from .conftest import Repo
 
@@ -22,6 +23,12 @@ def test_a_first_run_starts_the_biggest_packages_steps_first(repo: Repo) -> None
     plan = make_plan(ws, select_all(ws), PlanOptions(tasks=("test",)))
     order = biggest_packages_first(repo.root, plan, {})
     assert order == ("web:test", "util:test", "api:test", "core:test")
+
+    # The list the cache's hasher already made serves as well as git's: the same ranking.
+    listed = repository_files(repo.root)
+    assert biggest_packages_first(repo.root, plan, {}, listed) == order
+    without_web = [f for f in listed if not f.startswith("services/web/")]
+    assert biggest_packages_first(repo.root, plan, {}, without_web)[-1] == "web:test"
 
     assert biggest_packages_first(repo.root, plan, {s.id: 1.0 for s in plan.steps}) == ()
     # One step never seen is enough for the prior to be given (for every step).

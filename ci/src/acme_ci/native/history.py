@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from acme_ci.core.plan import Plan
@@ -48,18 +48,23 @@ def record_durations(state: Path, run: RunResult) -> None:
 
 
 def biggest_packages_first(
-    root: Path, plan: Plan, expected: Mapping[str, float]
+    root: Path,
+    plan: Plan,
+    expected: Mapping[str, float],
+    files: Sequence[str] | None = None,
 ) -> tuple[str, ...]:
     """The scheduler's prior for steps never run here (a fresh clone has no durations): the
-    plan's steps, those whose package (workdir) holds the most bytes of tracked and
-    unignored files first. Size is all a first run knows, and the longest suite is usually
-    the biggest package's; starting it last is what makes a first run slow. Empty when
-    every step has a duration, or outside a repository."""
+    plan's steps, those whose package (workdir) holds the most bytes of `files` first (by
+    default git's tracked and unignored files; a caller that listed them passes its list).
+    Size is all a first run knows, and the longest suite is usually the biggest package's;
+    starting it last is what makes a first run slow. Empty when every step has a duration,
+    or outside a repository without a list."""
     if all(step.id in expected for step in plan.steps):
         return ()
-    files = listed_files(root, sorted({step.workdir or "." for step in plan.steps}))
     if files is None:
-        return ()
+        files = listed_files(root, sorted({step.workdir or "." for step in plan.steps}))
+        if files is None:
+            return ()
     sizes: dict[str, int] = {}
     for workdir in {step.workdir for step in plan.steps}:
         prefix = "" if workdir in ("", ".") else workdir.rstrip("/") + "/"

@@ -104,7 +104,8 @@ def run_native(
     if result is None:
         import anyio  # here: a run served whole from the local cache needs no event loop
 
-        unseen_first = biggest_packages_first(root, plan, expected)
+        listed = executor.hasher.files if executor.hasher is not None else None
+        unseen_first = biggest_packages_first(root, plan, expected, listed)
         result = anyio.run(
             _run, plan, executor, jobs, on_event, expected, longest_chain_first, unseen_first
         )
