@@ -3,12 +3,14 @@
 In a temporary clone (see pipeline_bench.copy_repository), generate what Turborepo needs:
 a root package.json (npm workspaces = the uv workspace members), one package.json per
 member whose `lint`, `test` and `build` scripts are acme-ci's own plan argv (the same
-commands, in the same venv), and a turbo.json whose inputs are each package's files plus
-its internal dependencies' sources (what git ignores there left out, as acme-ci's key
-does: their outputs and tool caches change on every run), `uv.lock` and the root manifest,
-with `build` needing its own `lint` and `test` and its dependencies' `test`. Both tools run
-with 2-way concurrency and their own local cache; turbo's tasks get the TLS certificate
-variables `uv build` needs through `globalPassThroughEnv`.
+commands, in the same venv), and a turbo.json whose inputs are, as acme-ci's keys are, each
+package's files plus (for lint and test) its internal dependencies' sources (what git
+ignores there left out, as acme-ci's key does: their outputs and tool caches change on
+every run), `uv.lock` and the root manifest, with `build` needing its own `lint` and `test`
+and its dependencies' `test`. Turbo's task hash also includes the hashes of the tasks it
+depends on, so a dependency change re-runs a dependent's build there whatever its inputs.
+Both tools run with 2-way concurrency and their own local cache; turbo's tasks get the TLS
+certificate variables `uv build` needs through `globalPassThroughEnv`.
 
 Scenarios, each the median of --runs runs, ours and turbo's alternating: cold (empty
 caches), warm (no change), one service changed, the shared library changed. Turbo is
@@ -121,10 +123,10 @@ def generate_turbo_files(root: Path) -> None:
             path = ws.get(dependency).path
             sources += [f"$TURBO_ROOT$/{path}/**", *_ignored(ignored, f"$TURBO_ROOT$/{path}")]
         for task in TASKS:
-            tasks[f"{package.name}#{task}"] = {
-                **tasks[task],
-                "inputs": ["$TURBO_DEFAULT$", *sources],
-            }
+            # As acme-ci keys them: a build on its own package only (turbo still adds the
+            # hashes of the tasks it dependsOn), lint and test on the dependencies' too.
+            inputs = ["$TURBO_DEFAULT$"] if task == "build" else ["$TURBO_DEFAULT$", *sources]
+            tasks[f"{package.name}#{task}"] = {**tasks[task], "inputs": inputs}
     turbo = {
         "$schema": "https://turborepo.com/schema.json",
         "globalDependencies": ["uv.lock", "pyproject.toml"],

@@ -38,6 +38,19 @@ def test_always_broken() -> None:
 """
 
 
+# A util test that depends on core's code (read from its tree: the generated packages are
+# not installed in the shared venv).
+READS_CORE = """\
+from pathlib import Path
+
+CORE = Path(__file__).resolve().parents[2] / "core" / "src" / "core" / "__init__.py"
+
+
+def test_core_value() -> None:
+    assert "VALUE = 1" in CORE.read_text()
+"""
+
+
 def ci(repo: Repo, *args: str) -> int:
     return main(["-C", str(repo.root), "ci", "--engine", "native", "--jobs", "2", *args])
 
@@ -93,7 +106,14 @@ def test_cold_then_warm_then_one_service_then_one_library(
     assert ci(repo, "--base", "HEAD", "--report", str(report)) == 0
     ran = statuses(report)
     assert {step.split(":")[0] for step in ran} == {"core", "util", "api"}
-    assert set(ran.values()) == {"passed"}
+    # The dependents' lint and tests read core's code and run; their builds read only
+    # their own trees, so they are served from the cache once their gates have passed.
+    assert ran == {
+        **{f"{p}:{t}": "passed" for p in ("core", "util", "api") for t in ("lint", "test")},
+        "core:build": "passed",
+        "util:build": "cached",
+        "api:build": "cached",
+    }
     data = json.loads(report.read_text())
     assert data["selection"]["packages"]["api"] == ["depends on core"]
 
@@ -117,6 +137,23 @@ def test_a_broken_test_fails_ci_names_the_test_and_blocks_only_dependents(
     assert Path(repo.root / step["log"]).is_file()
 
     assert ci(repo) == 1  # a failure is never cached
+
+
+def test_a_cached_build_is_blocked_when_a_dependency_change_breaks_its_gate(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """The build's key leaves the dependency's code out, but its gates still run: a cache
+    hit never passes a package whose tests a dependency change broke."""
+    report = tmp_path / "report.json"
+    repo.write("libs/util/tests/test_reads_core.py", READS_CORE)
+    repo.commit("util reads core")
+    assert ci(repo) == 0  # every build is now in the cache
+    repo.write("libs/core/src/core/__init__.py", '"""core."""\n\nVALUE = 3\n')
+    assert ci(repo, "--report", str(report)) == 1
+    status = statuses(report)
+    assert status["util:test"] == "failed"
+    assert status["util:build"] == status["api:build"] == "blocked"
+    assert status["web:build"] == "cached"
 
 
 def test_a_flaky_test_passes_is_reported_and_recorded(

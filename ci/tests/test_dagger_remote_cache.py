@@ -34,15 +34,15 @@ from gql import gql
 from moto.server import ThreadedMotoServer
 from mypy_boto3_s3 import S3Client
 
-from acme_ci.core.affected import Selection, select_packages
+from acme_ci.core.affected import Selection, select_all, select_packages
 from acme_ci.core.plan import PlanOptions, Step, make_plan
 from acme_ci.core.remote_cache import RemoteCacheError, entry_metadata, parse_cache_url
 from acme_ci.core.step_key import HostPathError, container_step_key, entry_checksum
-from acme_ci.core.workspace import Workspace
+from acme_ci.core.workspace import Workspace, parse_workspace
 from acme_ci.dagger import containers as images
 from acme_ci.dagger import remote_cache_cli as cli
 from acme_ci.dagger.main import AcmeCi
-from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions
+from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions, StepInputs, step_inputs
 from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.native.cache import Cache, CachedResult, _checksum
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
@@ -94,6 +94,28 @@ def test_a_key_depends_on_content_digests_and_never_accepts_a_host_path() -> Non
     for bad in ("/home/runner/work/acme/uv.lock", "../uv.lock", ""):
         with pytest.raises(HostPathError):
             container_step_key(STEP, {bad: "sha256:1"}, env)
+
+
+def test_a_build_is_keyed_on_its_own_tree_and_a_test_on_its_dependencies_too() -> None:
+    """The module keys a step on what its plan inputs name: a dependency's code changes the
+    dependent's test key, never its build key (the build packs its own tree only)."""
+    ws = parse_workspace(
+        {
+            "common/log": '[project]\nname = "log"\n',
+            "services/user": '[project]\nname = "user"\ndependencies = ["log"]\n',
+        }
+    )
+    plan = make_plan(ws, select_all(ws))
+    manifests = (
+        "uv.lock",
+        "pyproject.toml",
+        "common/log/pyproject.toml",
+        "services/user/pyproject.toml",
+    )
+    test = step_inputs(ws, plan.get("user:test"), "ci", ())
+    build = step_inputs(ws, plan.get("user:build"), "ci", ())
+    assert test == StepInputs(manifests, ("services/user", "common/log"))
+    assert build == StepInputs(manifests, ("services/user",))
 
 
 def test_the_entry_checksum_is_the_native_caches(tmp_path: Path) -> None:

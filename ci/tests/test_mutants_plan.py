@@ -76,7 +76,8 @@ def test_every_step_is_complete_data_both_shells_can_run() -> None:
         commands=(("uv", "build", "--package", "log", "--out-dir", "dist/log", "--quiet"),),
         workdir=".",
         env=(),
-        inputs=inputs,
+        # Its own tree and the other members' manifests: a build reads no dependency code.
+        inputs=(*inputs, "services/user/pyproject.toml"),
         needs=("log:lint", "log:test"),
         outputs=("dist/log",),
         reason=reason,
@@ -92,6 +93,12 @@ def test_every_step_is_complete_data_both_shells_can_run() -> None:
         "pyproject.toml",
         "services/user",
         "common/log",
+    )
+    assert plan.get("user:build").inputs == (
+        "uv.lock",
+        "pyproject.toml",
+        "services/user",
+        "common/log/pyproject.toml",
     )
 
 

@@ -143,7 +143,9 @@ def make_plan(ws: Workspace, selection: Selection, options: PlanOptions | None =
                 if d in selected_names and "test" in options.tasks
             )
             own = tuple(made[t].id for t in ("lint", "test") if t in made)
-            made["build"] = _build(package, inputs, reason, options, (*own, *dep_tests))
+            made["build"] = _build(
+                package, _build_inputs(ws, package), reason, options, (*own, *dep_tests)
+            )
         steps.extend(made.values())
     return Plan(tuple(steps), selection)
 
@@ -221,6 +223,19 @@ def _build(
         reason=reason,
         reads_needs=False,
     )
+
+
+def _build_inputs(ws: Workspace, package: Package) -> tuple[str, ...]:
+    """A build packs the package's own tree; uv reads the other members only for their
+    manifests (the workspace). So a change to a dependency's code re-runs the dependent's
+    lint and test (they import it), never its build."""
+    others = (_manifest(p.path) for p in ws.packages if p.path != package.path)
+    return tuple(dict.fromkeys((LOCK_FILE, ROOT_MANIFEST, package.path, *others)))
+
+
+def _manifest(member_path: str) -> str:
+    """A member's pyproject.toml, relative to the root."""
+    return ROOT_MANIFEST if member_path in ("", ".") else f"{member_path}/{ROOT_MANIFEST}"
 
 
 def _from(workdir: str, root_relative: str) -> str:
