@@ -200,6 +200,11 @@ def clear_caches(root: Path) -> None:
     shutil.rmtree(root / ".turbo" / "cache", ignore_errors=True)
 
 
+def runs_text(samples: list[Sample]) -> str:
+    """Every run as seconds (steps run), e.g. `13.5s (3), 23.1s (3)`."""
+    return ", ".join(f"{s.seconds:.1f}s ({s.ran})" for s in samples) or "-"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -247,8 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if turbo is not None:
                     theirs.append(run_turbo(turbo, root, args.jobs))
             rows.append((titles[scenario], ours, theirs))
-            print(f"  {titles[scenario]}: acme-ci {[round(x.seconds, 2) for x in ours]}"
-                  f" turbo {[round(x.seconds, 2) for x in theirs]}", flush=True)  # fmt: skip
+            print(f"  {titles[scenario]}: acme-ci {runs_text(ours)}; turbo {runs_text(theirs)}",
+                  flush=True)  # fmt: skip
 
     print(f"\nacme-ci vs turbo {TURBO_VERSION}: median of {args.runs}, concurrency {args.jobs}")
     print(
@@ -258,12 +263,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         mine = statistics.median(s.seconds for s in ours)
         if theirs:
             peer = statistics.median(s.seconds for s in theirs)
-            ran = f"{ours[-1].ran}/{theirs[-1].ran}"
+            ran = f"{ran_text(ours)}/{ran_text(theirs)}"
             ok = "" if all(s.ok for s in ours + theirs) else "  (a run failed)"
             print(f"{title:<44} {mine:8.2f}s {peer:8.2f}s {mine / peer:9.2f}x  {ran}{ok}")
         else:
-            print(f"{title:<44} {mine:8.2f}s {'-':>9} {'-':>10}  {ours[-1].ran}/-")
+            print(f"{title:<44} {mine:8.2f}s {'-':>9} {'-':>10}  {ran_text(ours)}/-")
+    print("\nevery run, seconds (steps run):")
+    for title, ours, theirs in rows:
+        print(f"  {title}\n    acme-ci {runs_text(ours)}\n    turbo   {runs_text(theirs)}")
     return 0
+
+
+def ran_text(samples: list[Sample]) -> str:
+    """The steps each run ran: one number when every run ran as many, else the range."""
+    counts = sorted({s.ran for s in samples})
+    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
 
 
 if __name__ == "__main__":
