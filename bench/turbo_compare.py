@@ -201,8 +201,8 @@ def clear_caches(root: Path) -> None:
 
 
 def runs_text(samples: list[Sample]) -> str:
-    """Every run as seconds (steps run), e.g. `13.5s (3), 23.1s (3)`."""
-    return ", ".join(f"{s.seconds:.1f}s ({s.ran})" for s in samples) or "-"
+    """Every run as seconds (steps run), e.g. `13.53s (3), 23.07s (3)`."""
+    return ", ".join(f"{s.seconds:.2f}s ({s.ran})" for s in samples) or "-"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

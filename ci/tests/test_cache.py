@@ -7,6 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from acme_ci.core.plan import Step
 from acme_ci.native import git as git_adapter
@@ -146,6 +148,35 @@ def test_git_blob_ids_are_reused_and_a_same_size_change_still_changes_the_key(
     assert changed == _key(tmp_path, fingerprint="py")
 
 
+def test_the_side_by_side_snapshot_answers_as_the_single_git_calls_do(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    assert git_adapter.snapshot(outside) == git_adapter.Snapshot(None, None, None)
+
+    root = tmp_path / "repo"
+    _tree(root)
+    git(root, "init", "-q")
+    unborn = git_adapter.snapshot(root)  # files listed, no commit yet
+    assert unborn.files == ("other/b.py", "pkg/a.py", "uv.lock")
+    assert (unborn.blobs, unborn.head) == ({}, None)
+
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "tree")
+    (root / "pkg/a.py").write_text("changed")
+    (root / "new.py").write_text("untracked")
+    snap = git_adapter.snapshot(root)
+    assert snap == git_adapter.Snapshot(
+        files=git_adapter.listed_files(root, ["."]),
+        blobs=git_adapter.index_blobs(root),
+        head=git_adapter.head_commit(root),
+    )
+    assert snap.files is not None
+    assert "new.py" in snap.files
+    assert snap.blobs is not None
+    assert set(snap.blobs) == {"uv.lock", "other/b.py"}
+    assert snap.head == git(root, "rev-parse", "HEAD").strip()
+
+
 @pytest.mark.parametrize("filters", [True, False], ids=["data-filter", "before-3.11.4"])
 def test_an_installed_entry_that_escapes_its_directory_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool
@@ -166,3 +197,19 @@ def test_an_installed_entry_that_escapes_its_directory_is_refused(
         cache.install("k" * 64, buffer.getvalue())
     assert not (tmp_path / "cache" / "escaped").exists()
     assert not (tmp_path / "escaped").exists()
+
+
+# Path segments chosen around "/" in sort order: "-" and "." sort before it, "0" right after.
+SEGMENTS = st.sampled_from(["a", "a-b", "a.b", "a0", "ab", "b", "é", "a b"])
+PATHS = st.lists(SEGMENTS, min_size=1, max_size=3).map("/".join)
+
+
+@given(files=st.sets(PATHS, max_size=25), prefix=PATHS)
+def test_under_names_the_prefix_and_the_files_below_it_in_sorted_order(
+    files: set[str], prefix: str
+) -> None:
+    """Bisection finds exactly what a scan of every file would, in the same order."""
+    hasher = FileHasher(Path("/nowhere"), files)
+    scanned = tuple(f for f in sorted(files) if f == prefix or f.startswith(prefix + "/"))
+    assert hasher.under(prefix) == scanned
+    assert hasher.under(".") == hasher.under("") == tuple(sorted(files))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,29 @@ def test_engine_dagger_with_a_cli_but_no_engine_fails_fast(
     with pytest.raises(EngineError, match="cannot connect to the engine"):
         choose_engine("dagger", env=env)
     assert choose_engine("auto", env=env).name == "native"
+
+
+def test_the_console_script_flushes_everything_and_keeps_the_exit_code(repo: Repo) -> None:
+    """`acme-ci` (cli.entry) ends the process without the interpreter's teardown: what it
+    printed still arrives whole through a pipe, and main's code is the process's."""
+    entry = [sys.executable, "-c", "from acme_ci.native.cli import entry; entry()"]
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    done = subprocess.run(
+        [*entry, "-C", str(repo.root), "plan", "--all", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=buffered,  # stdout to a pipe is block-buffered: only a flush sends it
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["steps"]) == 12  # the whole document, parsed
+    bad = subprocess.run(
+        [*entry, "-C", str(repo.root), "plan", "--package", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=buffered,
+    )
+    assert bad.returncode == 2
+    assert "nope" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -8,6 +8,7 @@ output file, so a corrupt entry is detected, discarded and recomputed.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -59,9 +60,19 @@ class FileHasher:
         return self._digests[path]
 
     def under(self, prefix: str) -> tuple[str, ...]:
+        """`prefix` itself if it is a file, then the files below it, in sorted order.
+
+        Found by bisection (a key names several prefixes, a repository holds thousands of
+        files): in sorted order the paths below `prefix` are contiguous, from `prefix/` up
+        to `prefix0` ("0" follows "/" in every encoding's order).
+        """
         if prefix in ("", "."):
             return self.files
-        return tuple(f for f in self.files if f == prefix or f.startswith(prefix + "/"))
+        files = self.files
+        start = bisect.bisect_left(files, prefix)
+        exact = files[start : start + 1] if files[start : start + 1] == (prefix,) else ()
+        below = bisect.bisect_left(files, prefix + "/", start)
+        return exact + files[below : bisect.bisect_left(files, prefix + "0", below)]
 
 
 def blob_id(path: Path) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 
 def _selection_flags(parser: argparse.ArgumentParser) -> None:
@@ -112,5 +114,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def entry() -> NoReturn:
+    """The `acme-ci` console script: main(), then the process ends without tearing the
+    interpreter down.
+
+    By then every file a verb writes is closed and every thread it started has ended (a
+    run awaits its remote stores); the teardown would only free each module and collect
+    garbage, about 20 ms, an eighth of a warm run. What is left in stdout's and stderr's
+    buffers is flushed first; a reader that went away (`| head`) loses only that."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

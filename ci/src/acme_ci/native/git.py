@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from acme_ci.core import changes
@@ -13,14 +14,65 @@ class GitError(Exception):
     """git cannot answer: no repository, an unknown ref, or git itself is missing."""
 
 
-def _git(root: Path, *args: str) -> str:
+# What a run's cache keys need from git, asked side by side (see snapshot).
+_LIST_ALL = ("ls-files", "-z", "-co", "--exclude-standard", "--", ".")
+_STAGED = ("ls-files", "-s", "-z")
+_MODIFIED = ("diff-files", "--name-only", "-z")
+_HEAD = ("rev-parse", "HEAD")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """listed_files(root, ["."]), index_blobs(root) and head_commit(root) in one answer."""
+
+    files: tuple[str, ...] | None
+    blobs: dict[str, str] | None
+    head: str | None
+
+
+def _start(root: Path, *args: str) -> Callable[[], str]:
+    """Start `git args`; the call returned waits for it: its output, or GitError."""
     try:
-        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        process = subprocess.Popen(
+            ["git", *args], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
     except FileNotFoundError as error:
         raise GitError("git is not installed or not on PATH") from error
-    if done.returncode != 0:
-        raise GitError(done.stderr.strip() or f"git {' '.join(args)} failed")
-    return done.stdout
+
+    def wait() -> str:
+        out, err = process.communicate()
+        if process.returncode != 0:
+            raise GitError(err.strip() or f"git {' '.join(args)} failed")
+        return out
+
+    return wait
+
+
+def _git(root: Path, *args: str) -> str:
+    return _start(root, *args)()
+
+
+def snapshot(root: Path) -> Snapshot:
+    """The file list, the index's blob ids and HEAD, from git commands run side by side:
+    a run waits for the slowest of them, not for their sum. A part git cannot answer
+    (outside a repository, no commit yet) is None, as from the single calls."""
+    try:
+        waits = [_start(root, *args) for args in (_LIST_ALL, _STAGED, _MODIFIED, _HEAD)]
+    except GitError:
+        return Snapshot(None, None, None)
+    listed, staged, modified, head = (_answer(wait) for wait in waits)
+    return Snapshot(
+        files=None if listed is None else _file_list(listed),
+        blobs=None if staged is None or modified is None else _blobs(staged, modified),
+        head=None if head is None else head.strip(),
+    )
+
+
+def _answer(wait: Callable[[], str]) -> str | None:
+    try:
+        return wait()
+    except GitError:
+        return None
 
 
 def ensure_repository(root: Path) -> None:
@@ -47,7 +99,7 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
 def head_commit(root: Path) -> str | None:
     """HEAD's commit id, or None outside a repository or before the first commit."""
     try:
-        return _git(root, "rev-parse", "HEAD").strip()
+        return _git(root, *_HEAD).strip()
     except GitError:
         return None
 
@@ -55,9 +107,13 @@ def head_commit(root: Path) -> str | None:
 def listed_files(root: Path, paths: Sequence[str]) -> tuple[str, ...] | None:
     """Tracked and untracked-but-not-ignored files under `paths`; None outside a repository."""
     try:
-        out = _git(root, "ls-files", "-z", "-co", "--exclude-standard", "--", *paths)
+        out = _git(root, *_LIST_ALL[:-1], *paths)
     except GitError:
         return None
+    return _file_list(out)
+
+
+def _file_list(out: str) -> tuple[str, ...]:
     return tuple(sorted({p for p in out.split("\0") if p}))
 
 
@@ -69,10 +125,16 @@ def index_blobs(root: Path) -> dict[str, str] | None:
     hashed from its bytes. None outside a repository.
     """
     try:
-        staged = _git(root, "ls-files", "-s", "-z")
-        modified = set(filter(None, _git(root, "diff-files", "--name-only", "-z").split("\0")))
+        staged = _git(root, *_STAGED)
+        modified = _git(root, *_MODIFIED)
     except GitError:
         return None
+    return _blobs(staged, modified)
+
+
+def _blobs(staged: str, modified_out: str) -> dict[str, str]:
+    """`ls-files -s` records less the paths `diff-files` reports modified (see index_blobs)."""
+    modified = set(filter(None, modified_out.split("\0")))
     blobs: dict[str, str] = {}
     for record in filter(None, staged.split("\0")):
         info, _, path = record.partition("\t")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,18 +49,28 @@ def new_run_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
 
 
-def uv_version() -> str:
-    """`uv --version` (one fast subprocess): the path differs between shims and `uv run`."""
+def uv_version_started() -> Callable[[], str]:
+    """Start `uv --version` (one fast subprocess: the path differs between shims and
+    `uv run`); the call returned waits for its answer."""
     try:
-        done = subprocess.run(["uv", "--version"], capture_output=True, text=True, check=False)
+        process = subprocess.Popen(
+            ["uv", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
     except OSError:
-        return "no uv"
-    return done.stdout.strip() or "unknown uv"
+        return lambda: "no uv"
+
+    def wait() -> str:
+        out, _ = process.communicate()
+        return out.strip() or "unknown uv"
+
+    return wait
 
 
-def repository_files(root: Path) -> tuple[str, ...]:
-    """Files that define cache keys: git's view (ignored files excluded), else a walk."""
-    listed = git.listed_files(root, ["."])
+def repository_files(root: Path, listed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Files that define cache keys: git's view (ignored files excluded; `listed` when the
+    caller already has it), else a walk."""
+    if listed is None:
+        listed = git.listed_files(root, ["."])
     if listed is not None:
         return listed
     found: list[str] = []
@@ -87,15 +97,17 @@ def run_native(
     """
     state = root / STATE_DIR
     remote_cache = RemoteCache(remote) if remote is not None and use_cache else None
+    version = uv_version_started()  # answers while git does
+    repo = git.snapshot(root)
     executor = NativeExecutor(
         root=root,
         log_dir=state / "logs" / new_run_id(),
-        hasher=FileHasher(root, repository_files(root), git.index_blobs(root))
+        hasher=FileHasher(root, repository_files(root, repo.files), repo.blobs)
         if use_cache
         else None,
         cache=Cache(state / "cache", root) if use_cache else None,
-        fingerprint=environment_fingerprint(uv_version()),
-        commit=git.head_commit(root),
+        fingerprint=environment_fingerprint(version()),
+        commit=repo.head,
         flake_record=state / "flakes.jsonl" if record_flakes else None,
         remote=remote_cache,
     )
