@@ -1,17 +1,20 @@
 """The workspace model: packages, their `[tool.acme]` settings and the internal dependency graph.
 
-Pure: callers read the manifests and pass their text in.
+Pure: callers read the manifests and pass their text in (and, if they like, the TOML parser:
+`loads`, tomllib's by default; the native shell remembers its answers).
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 KINDS = ("library", "service", "tool")
+
+# TOML text to its data; raises ValueError (tomllib.TOMLDecodeError is one) on bad TOML.
+TomlLoads = Callable[[str], Mapping[str, Any]]
 
 # A PEP 508 requirement's name ends at the first extra, version, marker or URL character.
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -102,22 +105,29 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def member_patterns(root_manifest_text: str) -> tuple[str, ...]:
+def toml_loads(text: str) -> Mapping[str, Any]:
+    """tomllib's parser, imported when first needed (a remembered answer needs none)."""
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def member_patterns(root_manifest_text: str, loads: TomlLoads = toml_loads) -> tuple[str, ...]:
     """The `[tool.uv.workspace] members` globs of the root pyproject.toml."""
-    data = tomllib.loads(root_manifest_text)
+    data = loads(root_manifest_text)
     members = data.get("tool", {}).get("uv", {}).get("workspace", {}).get("members", [])
     if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
         raise WorkspaceError("root pyproject.toml: [tool.uv.workspace] members must be strings")
     return tuple(members)
 
 
-def parse_workspace(manifests: Mapping[str, str]) -> Workspace:
+def parse_workspace(manifests: Mapping[str, str], loads: TomlLoads = toml_loads) -> Workspace:
     """Build the workspace from `{member dir: pyproject.toml text}`; validate the graph."""
-    raw: dict[str, tuple[str, dict[str, Any]]] = {}
+    raw: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for path, text in manifests.items():
         try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
+            data = loads(text)
+        except ValueError as error:
             raise WorkspaceError(f"{path}/pyproject.toml is not valid TOML: {error}") from error
         project = data.get("project")
         if not isinstance(project, dict) or not isinstance(project.get("name"), str):
@@ -133,7 +143,7 @@ def parse_workspace(manifests: Mapping[str, str]) -> Workspace:
     return workspace
 
 
-def _package(name: str, path: str, data: dict[str, Any], members: frozenset[str]) -> Package:
+def _package(name: str, path: str, data: Mapping[str, Any], members: frozenset[str]) -> Package:
     project = data["project"]
     requirements = project.get("dependencies", [])
     sources = data.get("tool", {}).get("uv", {}).get("sources", {})

@@ -16,11 +16,11 @@ from acme_ci.core.scheduler import Event, EventHandler, RunResult, run_plan
 from acme_ci.core.workspace import Workspace
 from acme_ci.native import git
 from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
+from acme_ci.native.discover import STATE_DIR
 from acme_ci.native.executor import NativeExecutor
 from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
-STATE_DIR = ".acme"
 # Never walked when git cannot list files: environments, caches and build products.
 _UNHASHED_DIRS = frozenset({".venv", ".git", ".acme", "dist", "build", "__pycache__", "var"})
 
