@@ -25,21 +25,24 @@ def no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_answer_is_tomllibs_and_is_remembered_by_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    memo = TomlMemo(tmp_path / "memo")
+    memo = TomlMemo(tmp_path / "state" / "memo")
     assert memo.loads(MANIFEST) == tomllib.loads(MANIFEST)
-    assert len(list((tmp_path / "memo").glob("*.json"))) == 1
+    assert not (tmp_path / "state").exists()  # no state directory yet: nothing is kept
+    (tmp_path / "state").mkdir()
+    assert memo.loads(MANIFEST) == tomllib.loads(MANIFEST)
+    assert len(list((tmp_path / "state" / "memo").glob("*.json"))) == 1
 
     no_parsing(monkeypatch)
-    assert TomlMemo(tmp_path / "memo").loads(MANIFEST) == tomllib.loads(MANIFEST)
+    assert TomlMemo(tmp_path / "state" / "memo").loads(MANIFEST) == tomllib.loads(MANIFEST)
     edited = MANIFEST.replace('"1.0"', '"2.0"')
     with pytest.raises(AssertionError, match="parsed"):  # a new text is never answered old
         memo.loads(edited)
 
 
 def test_an_unreadable_entry_is_parsed_again_and_replaced(tmp_path: Path) -> None:
-    memo = TomlMemo(tmp_path)
+    memo = TomlMemo(tmp_path / "memo")
     memo.loads(MANIFEST)
-    (entry,) = tmp_path.glob("*.json")
+    (entry,) = (tmp_path / "memo").glob("*.json")
     for damage in ('{"project": ', "[1, 2]"):  # cut short; not a table
         entry.write_text(damage)
         assert memo.loads(MANIFEST) == tomllib.loads(MANIFEST)
@@ -57,9 +60,10 @@ def test_dates_are_answered_but_not_remembered_and_bad_toml_still_raises(
 
 
 def test_a_directory_it_cannot_write_costs_nothing_but_the_memo(tmp_path: Path) -> None:
-    blocked = tmp_path / "file"
-    blocked.write_text("not a directory")
-    assert TomlMemo(blocked / "memo").loads(MANIFEST) == tomllib.loads(MANIFEST)
+    blocked = tmp_path / "memo"
+    blocked.write_text("a file where the memo directory would be")
+    assert TomlMemo(blocked).loads(MANIFEST) == tomllib.loads(MANIFEST)
+    assert [p.name for p in tmp_path.iterdir()] == ["memo"]  # no staging file left
 
 
 def test_the_workspace_is_found_from_a_member_and_only_the_root_keeps_a_memo(
@@ -73,8 +77,13 @@ def test_the_workspace_is_found_from_a_member_and_only_the_root_keeps_a_memo(
         '[project]\nname = "a"\n[tool.uv.sources]\nlocal = { path = "../workspace" }\n'
     )
     assert discover.find_root(member) == root
-    assert not (member / ".acme").exists()
     first = discover.load_workspace(root)
+    assert not (root / ".acme").exists()  # reading the workspace creates no state
+    (root / ".acme").mkdir()  # as a run does
+    (member / ".acme").mkdir()
+    assert discover.find_root(member) == root
+    assert not any((member / ".acme").iterdir())  # a member's manifest is never kept
+    assert discover.load_workspace(root) == first
     assert len(list((root / ".acme" / "toml").glob("*.json"))) == 2  # root and member
 
     no_parsing(monkeypatch)  # from the root: the root's and the members' answers kept

@@ -42,10 +42,12 @@ class TomlMemo:
         return parsed
 
     def keep(self, text: str, data: Mapping[str, Any]) -> None:
-        """Remember `data` as the answer for `text`, atomically; a checkout the run cannot
-        write to keeps nothing, and data JSON cannot hold (TOML dates) is not kept."""
+        """Remember `data` as the answer for `text`, atomically. Kept only where the state
+        directory (the memo directory's parent, .acme/) already exists, so reading the
+        workspace (`acme-ci plan`) never creates it; a checkout the run cannot write to
+        keeps nothing, and data JSON cannot hold (TOML dates) is not kept."""
         entry = self._entry(text)
-        if entry.is_file():
+        if entry.is_file() or not self.directory.parent.is_dir():
             return
         try:
             encoded = json.dumps(data)
