@@ -89,7 +89,8 @@ def test_cold_then_warm_then_one_service_then_one_library(
     script = (
         "import sys\nfrom acme_ci.native.cli import main\n"
         "code = main(['-C', sys.argv[1], 'ci', '--engine', 'native'])\n"
-        "heavy = ('anyio', 'asyncio', 'tarfile', 'xml.etree.ElementTree', 'boto3', 'tomllib')\n"
+        "heavy = ('anyio', 'asyncio', 'tarfile', 'xml.etree.ElementTree', 'boto3', 'tomllib',\n"
+        "         'acme_ci.native.remote_cache')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules], code)\n"
     )
     done = subprocess.run(

@@ -8,13 +8,15 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from acme_ci.core.plan import Step
 from acme_ci.core.scheduler import Flake, StepResult
 from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 from acme_ci.native.flakes import append_flakes
-from acme_ci.native.remote_cache import RemoteCache
+
+if TYPE_CHECKING:  # loaded only when a remote cache is configured (runner.run_native)
+    from acme_ci.native.remote_cache import RemoteCache
 
 TAIL_LINES = 40
 STEP_TIMEOUT = 1800.0

@@ -7,8 +7,8 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acme_ci.core.affected import Selection, select_affected, select_all, select_packages
 from acme_ci.core.plan import Plan, PlanOptions, make_plan
@@ -19,9 +19,11 @@ from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
 from acme_ci.native.discover import STATE_DIR
 from acme_ci.native.executor import NativeExecutor
 from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
-from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
 # Never walked when git cannot list files: environments, caches and build products.
+if TYPE_CHECKING:  # loaded only when a remote cache is configured
+    from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
+
 _UNHASHED_DIRS = frozenset({".venv", ".git", ".acme", "dist", "build", "__pycache__", "var"})
 
 
@@ -46,7 +48,7 @@ def select(root: Path, ws: Workspace, request: SelectionRequest) -> Selection:
 
 
 def new_run_id() -> str:
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}"
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
 
 
 def uv_version_started() -> Callable[[], str]:
@@ -96,7 +98,11 @@ def run_native(
     With `remote` settings (and the cache on), the remote cache sits behind the local one.
     """
     state = root / STATE_DIR
-    remote_cache = RemoteCache(remote) if remote is not None and use_cache else None
+    remote_cache: RemoteCache | None = None
+    if remote is not None and use_cache:
+        from acme_ci.native.remote_cache import RemoteCache
+
+        remote_cache = RemoteCache(remote)
     version = uv_version_started()  # answers while git does
     repo = git.snapshot(root)
     executor = NativeExecutor(

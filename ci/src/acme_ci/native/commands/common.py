@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from acme_ci.core.affected import SelectionError
 from acme_ci.core.plan import Plan
@@ -20,8 +21,10 @@ from acme_ci.native.console import Progress
 from acme_ci.native.discover import find_root, load_workspace
 from acme_ci.native.engine import EngineError
 from acme_ci.native.git import GitError
-from acme_ci.native.remote_cache import RemoteSettings, settings_from
 from acme_ci.native.runner import SelectionRequest, run_native
+
+if TYPE_CHECKING:  # the remote cache's module loads only when a cache URL is set
+    from acme_ci.native.remote_cache import RemoteSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Failures the user fixes by changing the command or the repository: exit 2, never a traceback.
@@ -40,20 +43,24 @@ def request_from(args: argparse.Namespace) -> SelectionRequest:
 def remote_settings(args: argparse.Namespace, root: Path) -> RemoteSettings | None:
     """The remote cache the flags and the environment ask for (None: none)."""
     env = os.environ
+    url = args.cache_url or env.get("ACME_CACHE_URL")
+    if not url:
+        return None
+    from acme_ci.native.remote_cache import settings_from
+
     event: dict[str, object] | None = None
     if env.get("GITHUB_EVENT_PATH"):
         try:
             event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             event = None
-    url = args.cache_url or env.get("ACME_CACHE_URL")
     return settings_from(
         env,
         url=url,
         scope=args.cache_scope,
         default_scope=args.cache_default_scope,
         read_only=args.cache_read_only,
-        branch=git.current_branch(root) if url and not args.cache_scope else None,
+        branch=git.current_branch(root) if not args.cache_scope else None,
         event=event,
     )
 
