@@ -97,7 +97,7 @@ def released(
 
 
 def test_cd_publishes_versioned_wheels_and_smoke_tests_services(released: Release) -> None:
-    assert released.code == 0
+    assert released.code == 0, released.out
     out = released.out
     for phase in ("ci", "publish", "maintenance", "deploy-smoke"):
         assert f"== {phase}: passed" in out
