@@ -20,10 +20,10 @@ from acme_ci.native.discover import STATE_DIR
 from acme_ci.native.executor import NativeExecutor
 from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
 
-# Never walked when git cannot list files: environments, caches and build products.
 if TYPE_CHECKING:  # loaded only when a remote cache is configured
     from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
+# Never walked when git cannot list files: environments, caches and build products.
 _UNHASHED_DIRS = frozenset({".venv", ".git", ".acme", "dist", "build", "__pycache__", "var"})
 
 
