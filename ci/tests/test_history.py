@@ -23,6 +23,10 @@ def test_a_first_run_starts_the_biggest_packages_steps_first(repo: Repo) -> None
     plan = make_plan(ws, select_all(ws), PlanOptions(tasks=("test",)))
     order = biggest_packages_first(repo.root, plan, {})
     assert order == ("web:test", "util:test", "api:test", "core:test")
+    # A build runs from the root but ranks with its package, not as the whole repository.
+    every_task = biggest_packages_first(repo.root, make_plan(ws, select_all(ws)), {})
+    assert every_task[:3] == ("web:lint", "web:test", "web:build")
+    assert every_task[-3:] == ("core:lint", "core:test", "core:build")
 
     # The list the cache's hasher already made serves as well as git's: the same ranking.
     listed = repository_files(repo.root)

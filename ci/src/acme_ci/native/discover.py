@@ -10,9 +10,9 @@ from acme_ci.native.toml_memo import MEMO_DIR, TomlMemo
 STATE_DIR = ".acme"  # the pipeline's own state: caches, logs, records
 
 
-def memo_for(root: Path) -> TomlMemo:
+def memo_for(root: Path, *, remember: bool = True) -> TomlMemo:
     """The workspace's TOML memo (.acme/toml/)."""
-    return TomlMemo(root / STATE_DIR / MEMO_DIR)
+    return TomlMemo(root / STATE_DIR / MEMO_DIR, remember=remember)
 
 
 def find_root(start: Path) -> Path:
@@ -24,7 +24,7 @@ def find_root(start: Path) -> Path:
             if "workspace" not in text:
                 continue  # cannot declare [tool.uv.workspace]: no need to parse it
             # Only a root keeps a memo: a member's manifest is read, never remembered.
-            memo = TomlMemo(directory / STATE_DIR / MEMO_DIR, remember=False)
+            memo = memo_for(directory, remember=False)
             try:
                 data = memo.loads(text)
             except ValueError:

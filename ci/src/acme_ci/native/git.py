@@ -15,7 +15,7 @@ class GitError(Exception):
 
 
 # What a run's cache keys need from git, asked side by side (see snapshot).
-_LIST_ALL = ("ls-files", "-z", "-co", "--exclude-standard", "--", ".")
+_LIST = ("ls-files", "-z", "-co", "--exclude-standard", "--")  # then the paths
 _STAGED = ("ls-files", "-s", "-z")
 _MODIFIED = ("diff-files", "--name-only", "-z")
 _HEAD = ("rev-parse", "HEAD")
@@ -57,7 +57,7 @@ def snapshot(root: Path) -> Snapshot:
     a run waits for the slowest of them, not for their sum. A part git cannot answer
     (outside a repository, no commit yet) is None, as from the single calls."""
     try:
-        waits = [_start(root, *args) for args in (_LIST_ALL, _STAGED, _MODIFIED, _HEAD)]
+        waits = [_start(root, *args) for args in ((*_LIST, "."), _STAGED, _MODIFIED, _HEAD)]
     except GitError:
         return Snapshot(None, None, None)
     listed, staged, modified, head = (_answer(wait) for wait in waits)
@@ -107,7 +107,7 @@ def head_commit(root: Path) -> str | None:
 def listed_files(root: Path, paths: Sequence[str]) -> tuple[str, ...] | None:
     """Tracked and untracked-but-not-ignored files under `paths`; None outside a repository."""
     try:
-        out = _git(root, *_LIST_ALL[:-1], *paths)
+        out = _git(root, *_LIST, *paths)
     except GitError:
         return None
     return _file_list(out)

@@ -54,22 +54,30 @@ def biggest_packages_first(
     files: Sequence[str] | None = None,
 ) -> tuple[str, ...]:
     """The scheduler's prior for steps never run here (a fresh clone has no durations): the
-    plan's steps, those whose package (workdir) holds the most bytes of `files` first (by
-    default git's tracked and unignored files; a caller that listed them passes its list).
-    Size is all a first run knows, and the longest suite is usually the biggest package's;
+    plan's steps, those whose package holds the most bytes of `files` first (by default
+    git's tracked and unignored files; a caller that listed them passes its list). Size is
+    all a first run knows, and the longest suite is usually the biggest package's;
     starting it last is what makes a first run slow. Empty when every step has a duration,
     or outside a repository without a list."""
     if all(step.id in expected for step in plan.steps):
         return ()
+    # A package's directory is its lint and test steps' workdir; a build runs from the
+    # root (workdir "."), which would otherwise count the whole repository as its size.
+    package_dir: dict[str, str] = {}
+    for step in plan.steps:
+        if step.workdir not in ("", "."):
+            package_dir[step.package] = step.workdir
+        else:
+            package_dir.setdefault(step.package, ".")
     if files is None:
-        files = listed_files(root, sorted({step.workdir or "." for step in plan.steps}))
+        files = listed_files(root, sorted(set(package_dir.values())))
         if files is None:
             return ()
     sizes: dict[str, int] = {}
-    for workdir in {step.workdir for step in plan.steps}:
-        prefix = "" if workdir in ("", ".") else workdir.rstrip("/") + "/"
-        sizes[workdir] = sum(_size(root / f) for f in files if f.startswith(prefix))
-    ranked = sorted(plan.steps, key=lambda step: -sizes[step.workdir])
+    for directory in set(package_dir.values()):
+        prefix = "" if directory == "." else directory.rstrip("/") + "/"
+        sizes[directory] = sum(_size(root / f) for f in files if f.startswith(prefix))
+    ranked = sorted(plan.steps, key=lambda step: -sizes[package_dir[step.package]])
     return tuple(step.id for step in ranked)
 
 
