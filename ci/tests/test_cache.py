@@ -160,10 +160,16 @@ def test_the_side_by_side_snapshot_answers_as_the_single_git_calls_do(tmp_path: 
     assert unborn.files == ("other/b.py", "pkg/a.py", "uv.lock")
     assert (unborn.blobs, unborn.head) == ({}, None)
 
+    (root / "gone.py").write_text("deleted after the commit")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "tree")
     (root / "pkg/a.py").write_text("changed")
-    (root / "new.py").write_text("untracked")
+    (root / "gone.py").unlink()
+    (root / ".gitignore").write_text("ignored/\n")
+    (root / "ignored").mkdir()
+    (root / "ignored/x.py").write_text("never listed")
+    for untracked in ("new.py", "with space.py", "tab\tname.py", "ünï.py"):
+        (root / untracked).write_text("untracked")
     snap = git_adapter.snapshot(root)
     assert snap == git_adapter.Snapshot(
         files=git_adapter.listed_files(root, ["."]),
@@ -171,10 +177,30 @@ def test_the_side_by_side_snapshot_answers_as_the_single_git_calls_do(tmp_path: 
         head=git_adapter.head_commit(root),
     )
     assert snap.files is not None
-    assert "new.py" in snap.files
+    assert {"new.py", "with space.py", "tab\tname.py", "ünï.py", "gone.py"} <= set(snap.files)
+    assert "ignored/x.py" not in snap.files
     assert snap.blobs is not None
     assert set(snap.blobs) == {"uv.lock", "other/b.py"}
     assert snap.head == git(root, "rev-parse", "HEAD").strip()
+
+
+def test_a_workspace_below_the_repositorys_top_never_reuses_a_changed_files_blob(
+    tmp_path: Path,
+) -> None:
+    """diff-files names paths from the repository's top; ls-files from where it runs."""
+    top = tmp_path / "top"
+    root = top / "ws"
+    _tree(root)
+    (top / "README").write_text("outside the workspace")
+    git(top, "init", "-q")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "tree")
+    (root / "pkg/a.py").write_text("b")  # same size, same second
+    (top / "README").write_text("changed, outside")
+    for blobs in (git_adapter.index_blobs(root), git_adapter.snapshot(root).blobs):
+        assert blobs is not None
+        assert set(blobs) == {"uv.lock", "other/b.py"}
+    assert git_adapter.snapshot(root).files == ("other/b.py", "pkg/a.py", "uv.lock")
 
 
 @pytest.mark.parametrize("filters", [True, False], ids=["data-filter", "before-3.11.4"])

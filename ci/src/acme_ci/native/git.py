@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,11 +15,16 @@ class GitError(Exception):
     """git cannot answer: no repository, an unknown ref, or git itself is missing."""
 
 
-# What a run's cache keys need from git, asked side by side (see snapshot).
+# What a run's cache keys need from git, asked side by side (see snapshot). Every path
+# is relative to the directory git runs in, which need not be the repository's top level
+# (diff-files names paths from the top level unless told --relative).
 _LIST = ("ls-files", "-z", "-co", "--exclude-standard", "--")  # then the paths
 _STAGED = ("ls-files", "-s", "-z")
-_MODIFIED = ("diff-files", "--name-only", "-z")
+_STAGED_AND_OTHERS = ("ls-files", "-s", "-z", "-o", "--exclude-standard")
+_MODIFIED = ("diff-files", "--name-only", "-z", "--relative")
 _HEAD = ("rev-parse", "HEAD")
+# An `ls-files -s` record: mode, blob id, stage, a tab, then the path.
+_STAGED_RECORD = re.compile(r"([0-7]{6}) ([0-9a-f]{40}|[0-9a-f]{64}) ([0-3])\t(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -53,19 +59,36 @@ def _git(root: Path, *args: str) -> str:
 
 
 def snapshot(root: Path) -> Snapshot:
-    """The file list, the index's blob ids and HEAD, from git commands run side by side:
-    a run waits for the slowest of them, not for their sum. A part git cannot answer
+    """The file list, the index's blob ids and HEAD, from three git commands run side by
+    side: a run waits for the slowest of them, not for their sum. A part git cannot answer
     (outside a repository, no commit yet) is None, as from the single calls."""
     try:
-        waits = [_start(root, *args) for args in ((*_LIST, "."), _STAGED, _MODIFIED, _HEAD)]
+        waits = [_start(root, *args) for args in (_STAGED_AND_OTHERS, _MODIFIED, _HEAD)]
     except GitError:
         return Snapshot(None, None, None)
-    listed, staged, modified, head = (_answer(wait) for wait in waits)
+    listed, modified, head = (_answer(wait) for wait in waits)
+    if listed is None:
+        return Snapshot(None, None, None if head is None else head.strip())
+    staged, others = _staged_and_others(listed)
     return Snapshot(
-        files=None if listed is None else _file_list(listed),
-        blobs=None if staged is None or modified is None else _blobs(staged, modified),
+        files=tuple(sorted({*(_path_of(record) for record in staged), *others})),
+        blobs=None if modified is None else _blobs(staged, modified),
         head=None if head is None else head.strip(),
     )
+
+
+def _staged_and_others(out: str) -> tuple[list[str], list[str]]:
+    """`ls-files -s -o` output split into index records and untracked paths (a path never
+    starts with a mode, a blob id and a stage followed by a tab, unless made to)."""
+    staged: list[str] = []
+    others: list[str] = []
+    for record in filter(None, out.split("\0")):
+        (staged if _STAGED_RECORD.fullmatch(record) else others).append(record)
+    return staged, others
+
+
+def _path_of(record: str) -> str:
+    return record.partition("\t")[2]
 
 
 def _answer(wait: Callable[[], str]) -> str | None:
@@ -129,14 +152,14 @@ def index_blobs(root: Path) -> dict[str, str] | None:
         modified = _git(root, *_MODIFIED)
     except GitError:
         return None
-    return _blobs(staged, modified)
+    return _blobs(filter(None, staged.split("\0")), modified)
 
 
-def _blobs(staged: str, modified_out: str) -> dict[str, str]:
+def _blobs(staged: Iterable[str], modified_out: str) -> dict[str, str]:
     """`ls-files -s` records less the paths `diff-files` reports modified (see index_blobs)."""
     modified = set(filter(None, modified_out.split("\0")))
     blobs: dict[str, str] = {}
-    for record in filter(None, staged.split("\0")):
+    for record in staged:
         info, _, path = record.partition("\t")
         mode, blob, stage = info.split(" ")
         # Regular files and symlinks at stage 0; not submodules, not merge conflicts.
