@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
 from acme_ci.native.discover import STATE_DIR
 from acme_ci.native.executor import NativeExecutor
 from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
+from acme_ci.native.uv_version import uv_version_started
 
 if TYPE_CHECKING:  # loaded only when a remote cache is configured
     from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
@@ -49,23 +49,6 @@ def select(root: Path, ws: Workspace, request: SelectionRequest) -> Selection:
 
 def new_run_id() -> str:
     return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.getpid()}"
-
-
-def uv_version_started() -> Callable[[], str]:
-    """Start `uv --version` (one fast subprocess: the path differs between shims and
-    `uv run`); the call returned waits for its answer."""
-    try:
-        process = subprocess.Popen(
-            ["uv", "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-    except OSError:
-        return lambda: "no uv"
-
-    def wait() -> str:
-        out, _ = process.communicate()
-        return out.strip() or "unknown uv"
-
-    return wait
 
 
 def repository_files(root: Path, listed: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -103,7 +86,7 @@ def run_native(
         from acme_ci.native.remote_cache import RemoteCache
 
         remote_cache = RemoteCache(remote)
-    version = uv_version_started()  # answers while git does
+    version = uv_version_started(state)  # answers while git does
     repo = git.snapshot(root)
     executor = NativeExecutor(
         root=root,
