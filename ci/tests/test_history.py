@@ -54,3 +54,9 @@ def test_durations_are_a_moving_average_of_the_steps_that_ran(tmp_path: Path) ->
         ),
     )
     assert load_durations(tmp_path) == {"a:test": 3.0}
+    record_file = tmp_path / "durations.json"
+    before = record_file.stat()
+    record_durations(tmp_path, run(StepResult("a:test", "cached", duration=9.0)))
+    after = record_file.stat()  # a run that executed nothing writes nothing (a write replaces)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert load_durations(tmp_path) == {"a:test": 3.0}

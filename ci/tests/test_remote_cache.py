@@ -216,6 +216,27 @@ def test_a_bad_cache_url_is_a_usage_error(
     assert "expected s3://BUCKET/PREFIX" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ACME_CACHE_CONNECT_TIMEOUT", "soon"), ("ACME_CACHE_READ_TIMEOUT", "0"),
+     ("ACME_CACHE_READ_TIMEOUT", "nan")],
+)  # fmt: skip
+def test_a_bad_timeout_variable_is_a_usage_error_naming_it(
+    repo: Repo,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert ci(repo, tmp_path / "r.json", "--cache-scope", "main") == 2
+    assert f"{variable} must be a number of seconds above 0, not {value!r}" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "r.json").exists()  # refused before any step ran
+
+
 def test_concurrent_writers_of_one_key_leave_one_whole_valid_entry(s3: S3Client) -> None:
     settings = RemoteSettings(URL, "main", "main", signing_key=b"secret")
     contents = [bytes([i]) * 200_000 for i in range(8)]

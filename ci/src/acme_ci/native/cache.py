@@ -14,14 +14,12 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from acme_ci.core.plan import Step
-from acme_ci.core.remote_cache import archive_member_problem
 
 ENTRY_FORMAT = 2
 
@@ -163,7 +161,7 @@ class Cache:
         if final.exists():
             return
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
+        staging = _staging_dir(final, key)
         try:
             outputs = staging / "outputs"
             outputs.mkdir()
@@ -203,11 +201,13 @@ class Cache:
         import io
         import tarfile
 
+        from acme_ci.core.remote_cache import archive_member_problem
+
         final = self._entry_dir(key)
         if final.exists():
             return
         final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
+        staging = _staging_dir(final, key)
         try:
             try:
                 with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
@@ -272,6 +272,13 @@ def _copy_if_changed(source: str | Path, target: str | Path) -> None:
         return
     if (have.st_size, have.st_mtime_ns) != (want.st_size, want.st_mtime_ns):
         shutil.copy2(source, target)
+
+
+def _staging_dir(final: Path, key: str) -> Path:
+    """A new private directory beside `final`, where an entry is put together."""
+    import tempfile  # here: a warm run (every step a hit) stores nothing
+
+    return Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=final.parent))
 
 
 def _move_into_place(staging: Path, final: Path) -> None:

@@ -18,6 +18,8 @@ class EngineError(Exception):
 
 @dataclass(frozen=True)
 class EngineChoice:
+    """The engine a run uses, and why (shown on the run's first line)."""
+
     name: str  # "native" | "dagger"
     why: str
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 
 from acme_ci.core.scheduler import Flake
@@ -13,6 +12,8 @@ from acme_ci.core.scheduler import Flake
 
 def append_flakes(record: Path, flakes: Iterable[Flake], commit: str | None) -> None:
     """Append one line per flake; each line is a single O_APPEND write, so runs may race."""
+    from datetime import UTC, datetime  # here: a run served from the cache records none
+
     now = datetime.now(UTC).isoformat(timespec="seconds")
     lines = [
         json.dumps(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -33,13 +32,18 @@ def load_durations(state: Path) -> dict[str, float]:
 
 
 def record_durations(state: Path, run: RunResult) -> None:
-    """Fold the steps this run executed (passed or failed) into the stored averages."""
+    """Fold the steps this run executed (passed or failed) into the stored averages; a run
+    that executed none (all cached, or all blocked) leaves the file as it is."""
+    executed = [r for r in run.results if r.status in ("passed", "failed")]
+    if not executed:
+        return
+    import tempfile  # here: a run served from the cache writes nothing
+
     durations = load_durations(state)
-    for result in run.results:
-        if result.status in ("passed", "failed"):
-            old = durations.get(result.step_id)
-            new = result.duration
-            durations[result.step_id] = new if old is None else WEIGHT * new + (1 - WEIGHT) * old
+    for result in executed:
+        old = durations.get(result.step_id)
+        new = result.duration
+        durations[result.step_id] = new if old is None else WEIGHT * new + (1 - WEIGHT) * old
     state.mkdir(parents=True, exist_ok=True)
     fd, staging = tempfile.mkstemp(prefix=f".{FILE_NAME}-", dir=state)
     with os.fdopen(fd, "w", encoding="utf-8") as stream:

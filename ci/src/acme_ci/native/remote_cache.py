@@ -13,6 +13,7 @@ steps run, and the run's outcome depends only on them.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,9 +99,23 @@ def settings_from(
         pull_request=pull_request,
         fork=fork,
         signing_key=key.encode() if key else None,
-        connect_timeout=float(env.get("ACME_CACHE_CONNECT_TIMEOUT", CONNECT_TIMEOUT)),
-        read_timeout=float(env.get("ACME_CACHE_READ_TIMEOUT", READ_TIMEOUT)),
+        connect_timeout=_seconds(env, "ACME_CACHE_CONNECT_TIMEOUT", CONNECT_TIMEOUT),
+        read_timeout=_seconds(env, "ACME_CACHE_READ_TIMEOUT", READ_TIMEOUT),
     )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A timeout variable: a number of seconds above 0, else a RemoteCacheError naming it."""
+    text = env.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise RemoteCacheError(f"{name} must be a number of seconds above 0, not {text!r}")
+    return value
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from acme_ci.core.affected import SelectionError
 from acme_ci.core.plan import Plan
-from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.report import report_data, report_markdown
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.summary import summary_text
@@ -27,8 +26,15 @@ if TYPE_CHECKING:  # the remote cache's module loads only when a cache URL is se
     from acme_ci.native.remote_cache import RemoteSettings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class RemoteFlagsError(Exception):
+    """A remote cache flag or variable the run cannot use (its module loads only when a
+    cache URL is set, so its own error class is not named here)."""
+
+
 # Failures the user fixes by changing the command or the repository: exit 2, never a traceback.
-USAGE_ERRORS = (WorkspaceError, SelectionError, GitError, EngineError, RemoteCacheError)
+USAGE_ERRORS = (WorkspaceError, SelectionError, GitError, EngineError, RemoteFlagsError)
 
 
 def load(args: argparse.Namespace) -> tuple[Path, Workspace]:
@@ -46,6 +52,7 @@ def remote_settings(args: argparse.Namespace, root: Path) -> RemoteSettings | No
     url = args.cache_url or env.get("ACME_CACHE_URL")
     if not url:
         return None
+    from acme_ci.core.remote_cache import RemoteCacheError
     from acme_ci.native.remote_cache import settings_from
 
     event: dict[str, object] | None = None
@@ -54,15 +61,21 @@ def remote_settings(args: argparse.Namespace, root: Path) -> RemoteSettings | No
             event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             event = None
-    return settings_from(
-        env,
-        url=url,
-        scope=args.cache_scope,
-        default_scope=args.cache_default_scope,
-        read_only=args.cache_read_only,
-        branch=git.current_branch(root) if not args.cache_scope else None,
-        event=event,
-    )
+    try:
+        settings = settings_from(
+            env,
+            url=url,
+            scope=args.cache_scope,
+            default_scope=args.cache_default_scope,
+            read_only=args.cache_read_only,
+            branch=git.current_branch(root) if not args.cache_scope else None,
+            event=event,
+        )
+        if settings is not None:
+            settings.policy()  # a scope the trust rules refuse is refused before any step
+    except RemoteCacheError as error:
+        raise RemoteFlagsError(str(error)) from error
+    return settings
 
 
 def usage_error(error: Exception) -> int:
