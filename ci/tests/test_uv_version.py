@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from acme_ci.native import uv_version
 from acme_ci.native.uv_version import MEMO_FILE, uv_version_started
 
 
@@ -34,7 +33,7 @@ def never_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("uv was asked instead of remembered")
 
-    monkeypatch.setattr(uv_version.subprocess, "Popen", refuse)
+    monkeypatch.setattr(subprocess, "Popen", refuse)
 
 
 def test_a_native_uv_is_asked_once_then_remembered_until_the_binary_changes(
