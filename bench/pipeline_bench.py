@@ -9,7 +9,10 @@ its own environment from `uv sync --frozen`), measure the median of --runs runs 
              change), one service changed, one shared library changed
 
 and print, per scenario, both times, the ratio, the steps run vs cached and the run's
-critical-path lower bound (the longest chain of steps that actually ran).
+critical-path lower bound (the longest chain of steps that actually ran). The baseline and
+the cold run also print their CPU time (user + system of every process they waited for):
+on N cores no schedule finishes a run in less than its CPU time / N, which bounds the cold
+ratio this machine allows.
 
 Two more groups, side by side in the same run:
 
@@ -33,6 +36,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,6 +64,7 @@ class Sample:
     cached: int
     critical: float
     ok: bool
+    cpu: float = 0.0  # user + system seconds of the processes the run waited for
 
 
 def sh(command: Sequence[str], cwd: Path, *, check: bool = True) -> int:
@@ -70,6 +75,12 @@ def sh(command: Sequence[str], cwd: Path, *, check: bool = True) -> int:
     if check and done.returncode != 0:
         raise SystemExit(f"bench: `{' '.join(command)}` failed in {cwd} ({done.returncode})")
     return done.returncode
+
+
+def children_cpu() -> float:
+    """User + system seconds of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def copy_repository(source: Path, target: Path) -> None:
@@ -104,7 +115,7 @@ def packages(root: Path) -> list[tuple[str, str]]:
 def baseline(root: Path) -> Sample:
     """The original pipeline, step for step: build all, build all again, test one by one."""
     members = packages(root)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     ok = True
     for _ in range(2):
         for name, _path in members:
@@ -116,7 +127,8 @@ def baseline(root: Path) -> Sample:
             sh([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], root / path, check=False)
             == 0
         )
-    return Sample(time.monotonic() - started, 2 * len(members) + len(members), 0, 0.0, ok)
+    seconds = time.monotonic() - started
+    return Sample(seconds, 3 * len(members), 0, 0.0, ok, children_cpu() - cpu)
 
 
 def acme_ci(root: Path, jobs: int, *flags: str, executable: Path | None = None) -> Sample:
@@ -124,9 +136,10 @@ def acme_ci(root: Path, jobs: int, *flags: str, executable: Path | None = None) 
     acme = (executable or root) / ".venv" / "bin" / "acme-ci"
     command = [str(acme), "ci", "--engine", "native",
                "--jobs", str(jobs), "--report", str(report), *flags]  # fmt: skip
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     code = sh(command, root, check=False)
     seconds = time.monotonic() - started
+    cpu = children_cpu() - cpu
     data = json.loads(report.read_text())
     steps = data["steps"]
     return Sample(
@@ -135,6 +148,7 @@ def acme_ci(root: Path, jobs: int, *flags: str, executable: Path | None = None) 
         sum(1 for s in steps if s["status"] == "cached"),
         float(data["critical_path"]["duration"]),
         code == 0,
+        cpu,
     )
 
 
@@ -159,6 +173,7 @@ def median(samples: list[Sample]) -> Sample:
         middle.cached,
         middle.critical,
         all(s.ok for s in samples),
+        middle.cpu,
     )
 
 
@@ -336,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\npipeline benchmark: median of {args.runs} runs, --jobs {args.jobs}")
     report_groups(remote, chain)
     if base is not None:
-        print(f"baseline (build x2 + sequential tests): {base.seconds:.1f}s"
+        print(f"baseline (build x2 + sequential tests): {base.seconds:.1f}s, cpu {base.cpu:.1f}s"
               f"{'' if base.ok else ' (some builds/tests failed)'}")  # fmt: skip
     for name, s in scenarios.items():
         line = f"{name:<30} acme-ci {s.seconds:7.2f}s  "
@@ -345,6 +360,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             line = f"{name:<30} baseline {base.seconds:6.1f}s  acme-ci {s.seconds:7.2f}s  "
             line += f"ratio {ratio:6.1f}x  "
         print(f"{line}{_steps(s)}")
+    cold = scenarios.get("cold")
+    if base is not None and cold is not None and cold.cpu > 0:
+        cores = os.cpu_count() or 1
+        floor = cold.cpu / cores
+        print(f"work bound: the cold run's cpu {cold.cpu:.1f}s needs at least {floor:.1f}s on "
+              f"{cores} cores, so no schedule beats {base.seconds / floor:.2f}x "
+              f"the baseline here")  # fmt: skip
     return 0
 
 
