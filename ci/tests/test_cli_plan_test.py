@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from acme_ci.native.cli import main
 from acme_ci.native.engine import EngineError, choose_engine
 
-from .conftest import Repo
+from .conftest import Repo, git
 
 
 def test_plan_formats_say_what_would_run_and_why(
@@ -40,6 +41,27 @@ def test_plan_formats_say_what_would_run_and_why(
     assert mermaid.startswith("flowchart LR")
     assert mermaid.count("-->") == 2
     assert not (repo.root / ".acme").exists()  # planning runs nothing
+
+
+def test_a_workspace_below_the_repositorys_top_selects_what_changed_in_it(
+    repo: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    top = tmp_path / "top"
+    ignore = shutil.ignore_patterns(".git")
+    shutil.copytree(repo.root, top / "ws", symlinks=True, ignore=ignore)
+    (top / "outside.txt").write_text("outside the workspace\n")
+    git(top, "init", "-q", "-b", "main")
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "a workspace in ws/")
+    (top / "ws/libs/util/src/util/extra.py").write_text("X = 1\n")
+    (top / "outside.txt").write_text("changed, outside the workspace\n")
+    assert main(["-C", str(top / "ws"), "plan", "--base", "HEAD", "--format", "json"]) == 0
+    selection = json.loads(capsys.readouterr().out)["selection"]
+    assert selection["packages"] == {
+        "api": ["depends on util"],
+        "util": ["changed: libs/util/src/util/extra.py"],
+    }
+    assert selection["ignored_files"] == []
 
 
 def test_test_command_runs_every_package_and_totals_like_pytest(

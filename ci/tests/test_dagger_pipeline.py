@@ -34,6 +34,7 @@ from dagger.client._core import Field as Selection
 from dagger.client.base import Type
 from gql import gql
 
+from acme_ci.core import changes
 from acme_ci.core.affected import select_affected, select_all
 from acme_ci.core.plan import make_plan
 from acme_ci.core.plan_format import plan_text
@@ -344,14 +345,8 @@ async def test_affected_selection_comes_from_git_like_native(
     assert text == plan_text(make_plan(ws, native))
     git_execs = [execs(q)[-1] for q in engine.queries if images.GIT_IMAGE in str(q[1].args)]
     assert git_execs[0][-3:] == ["--verify", "--quiet", "HEAD~1^{commit}"]
-    assert git_execs[1][:6] == [
-        "git",
-        "-c",
-        "safe.directory=*",
-        "diff",
-        "--name-only",
-        "--no-renames",
-    ]
+    questions = [changes.diff_since(base), changes.UNCOMMITTED, changes.UNTRACKED]
+    assert git_execs[1:] == [["git", "-c", "safe.directory=*", *q] for q in questions]
 
 
 @pytest.mark.anyio

@@ -53,9 +53,8 @@ def history(tmp_path: Path) -> Path:
 
 
 def changed(root: Path, base: str) -> tuple[str, ...]:
-    diff = git(root, *changes.diff_since(base)).stdout
-    status = git(root, *changes.STATUS).stdout
-    return changes.changed_paths(diff, status)
+    questions = (changes.diff_since(base), changes.UNCOMMITTED, changes.UNTRACKED)
+    return changes.changed_paths(*(git(root, *question).stdout for question in questions))
 
 
 def test_changes_since_the_merge_base_with_renames_as_both_paths(history: Path) -> None:
@@ -101,14 +100,29 @@ def test_the_unknown_ref_message_says_what_and_how_to_fix() -> None:
     )
 
 
-def test_status_lines_are_read_with_their_quoting_removed() -> None:
-    status = ' M libs/a/x.py\n?? "libs/a/with space.py"\nMM libs/b/y.py\n?? \n M X\n?? XML.md\n'
-    assert changes.changed_paths("libs/a/x.py\nlibs/c/z.py\n\n", status) == (
-        "X",
-        "XML.md",
-        "libs/a/with space.py",
-        "libs/a/x.py",
-        "libs/b/y.py",
-        "libs/c/z.py",
+def test_unusual_names_are_read_as_they_are(history: Path) -> None:
+    """NUL-terminated answers: no quoting to undo, whatever the name holds."""
+    names = ["libs/a/with space.py", "libs/a/ünï.py", 'libs/a/"quoted".py', "libs/a/new\nline.py"]
+    for name in names:
+        (history / name).write_text("X = 1\n", encoding="utf-8")
+    git(history, "add", names[0])
+    (history / "libs/b/b.py").write_text("B = 3\n", encoding="utf-8")
+    assert changed(history, "feature") == tuple(sorted([*names, "libs/b/b.py"]))
+    assert changes.changed_paths("", "", "") == ()
+
+
+def test_a_workspace_below_the_repositorys_top_gets_paths_from_its_own_root(
+    history: Path,
+) -> None:
+    """The workspace is libs/ here: its changes are named from there, the others not at all
+    (git names paths from the top unless told --relative, and a package would then match
+    no changed path: a silent empty selection)."""
+    (history / "libs/b/b.py").write_text("B = 3\n", encoding="utf-8")
+    (history / "libs/new.py").write_text("N = 1\n", encoding="utf-8")
+    (history / "outside.py").write_text("O = 1\n", encoding="utf-8")
+    assert changed(history / "libs", "main") == (
+        "a/new_name.py",
+        "a/old_name.py",
+        "b/b.py",
+        "new.py",
     )
-    assert changes.changed_paths("", "") == ()

@@ -13,12 +13,15 @@ def verify_ref(base: str) -> tuple[str, ...]:
 
 
 def diff_since(base: str) -> tuple[str, ...]:
-    """Files changed between the merge base of `base` and HEAD, one per line."""
-    return ("diff", "--name-only", "--no-renames", f"{base}...HEAD")
+    """Files changed between the merge base of `base` and HEAD, NUL-terminated."""
+    return ("diff", "--name-only", "--no-renames", "--relative", "-z", f"{base}...HEAD")
 
 
-# Uncommitted and untracked (but not ignored) files, porcelain v1.
-STATUS = ("status", "--porcelain", "--untracked-files=all", "--no-renames")
+# Uncommitted changes to tracked files (staged or not), then untracked but not ignored files.
+# Every answer names paths from the directory git runs in (the workspace root), which need
+# not be the repository's top level: `--relative` keeps diff's paths there too.
+UNCOMMITTED = ("diff", "--name-only", "--no-renames", "--relative", "-z", "HEAD")
+UNTRACKED = ("ls-files", "-z", "-o", "--exclude-standard")
 
 
 def unknown_ref_message(base: str, where: str) -> str:
@@ -29,8 +32,7 @@ def unknown_ref_message(base: str, where: str) -> str:
     )
 
 
-def changed_paths(diff_output: str, status_output: str) -> tuple[str, ...]:
-    """The sorted, distinct paths of a `diff_since` answer and a `STATUS` answer."""
-    # Porcelain v1: two status letters, a space, then the path (quoted if unusual).
-    pending = [line[3:].strip('"') for line in status_output.splitlines() if len(line) > 3]
-    return tuple(sorted({p for p in (*diff_output.splitlines(), *pending) if p}))
+def changed_paths(*answers: str) -> tuple[str, ...]:
+    """The sorted, distinct paths of the `diff_since`, `UNCOMMITTED` and `UNTRACKED` answers
+    (NUL-terminated, so a path is never quoted)."""
+    return tuple(sorted({path for answer in answers for path in answer.split("\0") if path}))

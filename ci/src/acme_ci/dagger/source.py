@@ -64,9 +64,9 @@ async def changed_files(source: dagger.Directory, base: str) -> tuple[str, ...]:
     known = git.with_exec([*GIT, *changes.verify_ref(base)], expect=dagger.ReturnType.ANY)
     if await known.exit_code() != 0:
         raise UnknownBaseError(changes.unknown_ref_message(base, "the source directory"))
-    committed = await git.with_exec([*GIT, *changes.diff_since(base)]).stdout()
-    status = await git.with_exec([*GIT, *changes.STATUS]).stdout()
-    return changes.changed_paths(committed, status)
+    questions = (changes.diff_since(base), changes.UNCOMMITTED, changes.UNTRACKED)
+    answers = [await git.with_exec([*GIT, *question]).stdout() for question in questions]
+    return changes.changed_paths(*answers)
 
 
 async def select(ws: Workspace, source: dagger.Directory, base: str, all_: bool) -> Selection:

@@ -116,7 +116,8 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
         _git(root, *changes.verify_ref(base))
     except GitError as error:
         raise GitError(changes.unknown_ref_message(base, str(root))) from error
-    return changes.changed_paths(_git(root, *changes.diff_since(base)), _git(root, *changes.STATUS))
+    questions = (changes.diff_since(base), changes.UNCOMMITTED, changes.UNTRACKED)
+    return changes.changed_paths(*(wait() for wait in [_start(root, *q) for q in questions]))
 
 
 def head_commit(root: Path) -> str | None:
