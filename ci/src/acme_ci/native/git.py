@@ -117,7 +117,21 @@ def changed_files(root: Path, base: str) -> tuple[str, ...]:
     except GitError as error:
         raise GitError(changes.unknown_ref_message(base, str(root))) from error
     questions = (changes.diff_since(base), changes.UNCOMMITTED, changes.UNTRACKED)
-    return changes.changed_paths(*(wait() for wait in [_start(root, *q) for q in questions]))
+    return changes.changed_paths(*_all_answers([_start(root, *q) for q in questions]))
+
+
+def _all_answers(waits: Sequence[Callable[[], str]]) -> list[str]:
+    """Every started command's output, in order; the first GitError once all have ended."""
+    outputs: list[str] = []
+    errors: list[GitError] = []
+    for wait in waits:
+        try:
+            outputs.append(wait())
+        except GitError as error:
+            errors.append(error)
+    if errors:
+        raise errors[0]
+    return outputs
 
 
 def head_commit(root: Path) -> str | None:
