@@ -9,12 +9,12 @@ costs a slightly older expectation.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from acme_ci.core.plan import Plan
 from acme_ci.core.scheduler import RunResult
+from acme_ci.native.atomic import replace_text
 from acme_ci.native.git import listed_files
 
 FILE_NAME = "durations.json"
@@ -37,18 +37,14 @@ def record_durations(state: Path, run: RunResult) -> None:
     executed = [r for r in run.results if r.status in ("passed", "failed")]
     if not executed:
         return
-    import tempfile  # here: a run served from the cache writes nothing
-
     durations = load_durations(state)
     for result in executed:
         old = durations.get(result.step_id)
         new = result.duration
         durations[result.step_id] = new if old is None else WEIGHT * new + (1 - WEIGHT) * old
     state.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(prefix=f".{FILE_NAME}-", dir=state)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        json.dump({k: round(v, 3) for k, v in sorted(durations.items())}, stream, indent=1)
-    os.replace(staging, state / FILE_NAME)
+    rounded = {k: round(v, 3) for k, v in sorted(durations.items())}
+    replace_text(state / FILE_NAME, json.dumps(rounded, indent=1))
 
 
 def biggest_packages_first(

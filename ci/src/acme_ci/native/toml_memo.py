@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from acme_ci.core.workspace import toml_loads
+from acme_ci.native.atomic import replace_text
 
 MEMO_DIR = "toml"  # under the state directory, .acme/
 
@@ -53,14 +53,9 @@ class TomlMemo:
             encoded = json.dumps(data)
         except (TypeError, ValueError):
             return
-        staging = entry.with_name(f".{entry.name}.{os.getpid()}")
-        try:
+        with contextlib.suppress(OSError):
             entry.parent.mkdir(parents=True, exist_ok=True)
-            staging.write_text(encoded, encoding="utf-8")
-            os.replace(staging, entry)
-        except OSError:
-            with contextlib.suppress(OSError):
-                staging.unlink(missing_ok=True)
+            replace_text(entry, encoded)
 
     def _entry(self, text: str) -> Path:
         return self.directory / f"{hashlib.sha256(text.encode()).hexdigest()}.json"

@@ -18,6 +18,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from acme_ci.native.atomic import replace_text
+
 MEMO_FILE = "uv-version.json"  # under the state directory, .acme/
 # ELF, Mach-O (both byte orders, 32/64-bit and universal), PE: a binary, not a script.
 _NATIVE_MAGIC = (
@@ -90,10 +92,5 @@ def _remember(memo: Path, identity: dict[str, str | int], version: str) -> None:
     """Kept only where the state directory already exists (`acme-ci plan` creates none)."""
     if not memo.parent.is_dir():
         return
-    staging = memo.with_name(f".{memo.name}.{os.getpid()}")
-    try:
-        staging.write_text(json.dumps({"binary": identity, "version": version}), "utf-8")
-        os.replace(staging, memo)
-    except OSError:
-        with contextlib.suppress(OSError):
-            staging.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        replace_text(memo, json.dumps({"binary": identity, "version": version}))
