@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-CI = Path(__file__).resolve().parents[1]
+CI = Path(__file__).resolve().parents[2]
 
 
 def test_no_lock_file_in_the_module_directory() -> None:

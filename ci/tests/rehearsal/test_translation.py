@@ -2,7 +2,7 @@
 
 No podman needed: `FakePodman` stands in for the podman command line (a directory per
 container and image, so file operations are real), and the module's own functions build
-the queries through the real dagger-io client, as in test_dagger_pipeline.py.
+the queries through the real dagger-io client, as in tests/dagger/test_pipeline.py.
 """
 
 # mypy: disable-error-code="attr-defined, call-arg"
@@ -33,9 +33,9 @@ from acme_ci.rehearsal.podman import Done, entrypoint_flag
 from acme_ci.rehearsal.session import source_settings
 from acme_ci.rehearsal.standins import pinned_references, recipe_for, split_reference
 
-from .conftest import Repo
+from ..conftest import Repo
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 
 from acme_ci.native.cli import main
 
-from .conftest import Repo, git
+from ..conftest import Repo, git
 
 FLAKY = """\
 import os

@@ -10,7 +10,7 @@ tests can assert the exact pipelines: images, cache mounts, argv, services, secr
 
 # dagger-io 0.21.11 types `@function` with an `infer_variance` TypeVar that mypy cannot solve
 # (dagger/mod/_resolver.py), so mypy sees every module function as returning `R?`, and it
-# does not apply `@object_type`'s dataclass_transform. Pyright checks both (test_dagger_typing).
+# does not apply `@object_type`'s dataclass_transform. Pyright checks both (test_typing.py).
 # mypy: disable-error-code="attr-defined, call-arg"
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ from acme_ci.native.discover import load_workspace
 from acme_ci.native.git import changed_files
 from acme_ci.rehearsal.converter import one_converter
 
-from .conftest import Repo, repository_file
+from ..conftest import Repo, repository_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 Chain = list[Selection]
 
 

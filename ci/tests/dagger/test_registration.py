@@ -33,7 +33,7 @@ from dagger.mod._utils import get_module, get_object_type
 from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.source import SOURCE_IGNORE
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class ReachedEngineError(Exception):

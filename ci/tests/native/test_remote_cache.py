@@ -19,7 +19,7 @@ from acme_ci.core.remote_cache import RemoteCacheError, scope_policy
 from acme_ci.native.cli import main
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 
-from .conftest import Repo
+from ..conftest import Repo
 
 BUCKET = "acme-cache"
 URL = f"s3://{BUCKET}/ci"

@@ -14,7 +14,7 @@ from acme_ci.core.plan import Step
 from acme_ci.native import git as git_adapter
 from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
 
-from .conftest import git
+from ..conftest import git
 
 STEP = Step(
     id="p:build",

@@ -11,7 +11,7 @@ from acme_ci.native.discover import load_workspace
 from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
 from acme_ci.native.runner import repository_files
 
-from .conftest import Repo
+from ..conftest import Repo
 
 
 def test_a_first_run_starts_the_biggest_packages_steps_first(repo: Repo) -> None:

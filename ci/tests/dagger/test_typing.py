@@ -12,16 +12,16 @@ from acme_ci.core.affected import select_packages
 from acme_ci.core.plan import make_plan
 from acme_ci.native.discover import load_workspace
 
-from .conftest import repository_file
+from ..conftest import repository_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGE = ROOT / "ci" / "src" / "acme_ci"
 TESTS = Path(__file__).resolve().parent
 
 
 def dagger_files() -> list[str]:
     """The Dagger shell and its tests, relative to the root (the root holds the config)."""
-    files = [*(PACKAGE / "dagger").glob("*.py"), *TESTS.glob("test_dagger*.py")]
+    files = [*(PACKAGE / "dagger").glob("*.py"), *TESTS.glob("*.py")]
     return sorted(str(f.relative_to(ROOT)) for f in files)
 
 

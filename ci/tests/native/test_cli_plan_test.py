@@ -14,7 +14,7 @@ import pytest
 from acme_ci.native.cli import main
 from acme_ci.native.engine import EngineError, choose_engine
 
-from .conftest import Repo, git
+from ..conftest import Repo, git
 
 
 def test_plan_formats_say_what_would_run_and_why(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-PIPELINE = Path(__file__).resolve().parents[2] / "pipeline.sh"
+PIPELINE = Path(__file__).resolve().parents[3] / "pipeline.sh"
 ROOT = '[tool.uv.workspace]\nmembers = ["pkgs/*"]\n'
 MEMBER = '[project]\nname = "a"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
 

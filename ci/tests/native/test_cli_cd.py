@@ -17,8 +17,8 @@ import pytest
 from acme_ci.native.cli import main
 from acme_ci.native.commands.cd import maintenance_subsystems
 
-from .conftest import HATCHLING, Repo, copy_workspace
-from .conftest import manifest as package_manifest
+from ..conftest import HATCHLING, Repo, copy_workspace
+from ..conftest import manifest as package_manifest
 
 # A real HTTP server: 200 on /readiness, on the PORT the pipeline hands it.
 SERVER = f"""#!{sys.executable}

@@ -3,7 +3,7 @@
 Two halves. The in-container side (`python -m acme_ci.dagger.remote_cache_cli`) runs here
 for real against a moto S3 server on 127.0.0.1, beside the native remote cache, to prove both
 shells write and read the same signed entries. The Dagger side is inspected offline, as the
-other module functions are (test_dagger_pipeline.FakeEngine): the digests a key is made of,
+other module functions are (test_pipeline.FakeEngine): the digests a key is made of,
 the lookup and store execs, their secrets and per-call input, a hit skipping the step.
 """
 
@@ -48,7 +48,7 @@ from acme_ci.native.cache import Cache, CachedResult, _checksum
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 from acme_ci.rehearsal.converter import one_converter
 
-from .test_dagger_pipeline import ROOT, Chain, FakeEngine, args_of, chain_of, execs
+from .test_pipeline import ROOT, Chain, FakeEngine, args_of, chain_of, execs
 
 BUCKET = "acme-cache"
 URL = f"s3://{BUCKET}/ci"

@@ -25,8 +25,8 @@ from dagger.mod._utils import get_module
 
 from acme_ci.dagger.main import AcmeCi
 
-from .conftest import repository_file
-from .test_dagger_registration import Fn, register_until_engine
+from ..conftest import repository_file
+from .test_registration import Fn, register_until_engine
 
 # cmd/dagger/main.go: installGlobalFlags (persistent flags of the root command) and the
 # root's hidden --help.

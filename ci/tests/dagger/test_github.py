@@ -19,9 +19,9 @@ import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYA
 from acme_ci.core.remote_cache import scope_policy
 from acme_ci.dagger.main import AcmeCi
 
-from .conftest import Repo, git, repository_file
+from ..conftest import Repo, git, repository_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # At least ci.yml: when .github/ is absent, its test says so rather than vanishing.
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml")) or [
     ROOT / ".github" / "workflows" / "ci.yml"

@@ -8,7 +8,7 @@ import pytest
 
 from acme_ci.native.commands.test import rehearsal_phase, rehearsal_skip_reason
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_a_suite_never_starts_the_rehearsal() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from acme_ci.native.cli import main
 
-from .conftest import Repo, git
+from ..conftest import Repo, git
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from acme_ci.core.junit import JunitError, parse_junit
 
-from .conftest import PYTEST_PLUGINS
+from ..conftest import PYTEST_PLUGINS
 
 PLUGINS = PYTEST_PLUGINS.split()
 

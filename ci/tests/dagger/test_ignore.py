@@ -24,7 +24,7 @@ import pytest
 
 from acme_ci.dagger.source import SOURCE_IGNORE
 
-from .conftest import repository_file
+from ..conftest import repository_file
 
 ESCAPED = set(".+()|{}$")
 
