@@ -1,6 +1,6 @@
 """The bytes a run moved to and from the remote cache, as the summary writes them: decimal
 units (B, kB, MB) switching exactly at 1,000 and 1,000,000 bytes, one decimal. Fast
-companions of test_mutants_report.py, added for mutation testing (bench/mutation.py).
+companions of test_report.py, added for mutation testing (bench/mutation.py).
 """
 
 from __future__ import annotations
