@@ -16,7 +16,6 @@ from acme_ci.core.remote_cache import (
     RemoteCacheError,
     RemoteLocation,
     ScopePolicy,
-    archive_member_problem,
     entry_metadata,
     entry_problem,
     parse_cache_url,
@@ -133,25 +132,3 @@ def test_the_signature_format_is_stable_across_releases() -> None:
     expected = hmac.new(b"secret", message, hashlib.sha256).hexdigest()
     assert sign(b"secret", KEY, BODY) == expected
     assert entry_metadata(KEY, BODY, b"secret")[SIGNATURE_FIELD] == expected
-
-
-@pytest.mark.parametrize(
-    "name", ["outputs/dist/w.whl", "entry.json", ".", "outputs/..hidden", "outputs/a..b/x"]
-)
-def test_plain_members_under_relative_names_are_extracted(name: str) -> None:
-    assert archive_member_problem(name, plain=True) is None
-
-
-@pytest.mark.parametrize(
-    "name", ["/etc/passwd", "/", "../outside", "outputs/../../outside", "outputs/.."]
-)
-def test_a_member_whose_name_leaves_the_entry_is_refused(name: str) -> None:
-    why = f"refused archive member {name!r}: its name leaves the entry"
-    assert archive_member_problem(name, plain=True) == why
-    assert archive_member_problem(name, plain=False) == why
-
-
-def test_a_link_or_device_member_is_refused() -> None:
-    assert archive_member_problem("outputs/link", plain=False) == (
-        "refused archive member 'outputs/link': not a plain file or directory"
-    )

@@ -18,15 +18,10 @@ from typing import Any
 
 import pytest
 
-from acme_ci.core import step_key
+from acme_ci.core import entry_format
+from acme_ci.core.entry_format import checksum_problem, entry_checksum, entry_document
 from acme_ci.core.plan import Step
-from acme_ci.core.step_key import (
-    HostPathError,
-    checksum_problem,
-    container_step_key,
-    entry_checksum,
-    entry_document,
-)
+from acme_ci.core.step_key import HostPathError, container_step_key
 from acme_ci.native.cache import Cache, CachedResult, _checksum
 
 STEP = Step(
@@ -131,7 +126,7 @@ def test_a_key_changes_with_what_the_container_is_made_of() -> None:
 def test_a_new_entry_format_gives_every_step_a_new_key(monkeypatch: pytest.MonkeyPatch) -> None:
     """Entries of an older format are never read as the new one: they become misses."""
     before = key()
-    monkeypatch.setattr(step_key, "ENTRY_FORMAT", step_key.ENTRY_FORMAT + 1)
+    monkeypatch.setattr(entry_format, "ENTRY_FORMAT", entry_format.ENTRY_FORMAT + 1)
     assert key() != before
 
 
@@ -220,44 +215,3 @@ def test_an_entry_the_native_cache_stored_passes_the_check(tmp_path: Path) -> No
     assert checksum_problem(document, {**FILES, "dist/w.whl": b"\0other"}) == (
         "checksum mismatch (damaged entry)"
     )
-
-
-def test_an_entry_document_holds_the_metadata_and_its_checksum() -> None:
-    document = entry_document(META, FILES)
-    assert document == {"meta": META, "checksum": entry_checksum(META, FILES)}
-    assert json.loads(json.dumps(document)) == document
-    assert checksum_problem(document, FILES) is None
-
-
-def test_the_checksum_covers_the_metadata_and_every_output_by_name_and_content() -> None:
-    base = entry_checksum(META, FILES)
-    assert entry_checksum(dict(reversed(META.items())), dict(reversed(FILES.items()))) == base
-    assert re.fullmatch(r"[0-9a-f]{64}", base)
-    variants = [
-        entry_checksum({**META, "output": "5 passed"}, FILES),
-        entry_checksum(META, {**FILES, "dist/w.whl": b"\0wheel!"}),
-        entry_checksum(META, {**FILES, "dist/extra.txt": b""}),
-        entry_checksum(META, {".acme/junit/acme-logger.xml": b"<testsuites/>"}),
-        entry_checksum(
-            META, {".acme/junit/acme-logger.xml": b"\0wheel", "dist/w.whl": b"<testsuites/>"}
-        ),
-        entry_checksum(
-            META, {".acme/junit/acme-logger.xml": b"<testsuites/>", "dist/v.whl": b"\0wheel"}
-        ),
-        entry_checksum(META, {}),
-    ]
-    assert len({base, *variants}) == 1 + len(variants)
-
-
-def test_a_damaged_entry_says_why_it_is_not_used() -> None:
-    document = entry_document(META, FILES)
-    damaged = "checksum mismatch (damaged entry)"
-    assert checksum_problem({**document, "checksum": "0" * 64}, FILES) == damaged
-    assert checksum_problem({"meta": META}, FILES) == damaged
-    assert checksum_problem({**document, "meta": {**META, "attempts": 2}}, FILES) == damaged
-    assert checksum_problem(document, {**FILES, "dist/w.whl": b"\0whee"}) == damaged
-    assert checksum_problem(document, {}) == damaged
-    no_meta = "entry.json holds no metadata"
-    assert checksum_problem({"checksum": document["checksum"]}, FILES) == no_meta
-    assert checksum_problem({**document, "meta": [META]}, FILES) == no_meta
-    assert checksum_problem({**document, "meta": None}, FILES) == no_meta

@@ -35,9 +35,10 @@ from moto.server import ThreadedMotoServer
 from mypy_boto3_s3 import S3Client
 
 from acme_ci.core.affected import Selection, select_all, select_packages
+from acme_ci.core.entry_format import entry_checksum
 from acme_ci.core.plan import PlanOptions, Step, make_plan
 from acme_ci.core.remote_cache import RemoteCacheError, entry_metadata, parse_cache_url
-from acme_ci.core.step_key import HostPathError, container_step_key, entry_checksum
+from acme_ci.core.step_key import HostPathError, container_step_key
 from acme_ci.core.workspace import Workspace, parse_workspace
 from acme_ci.dagger import containers as images
 from acme_ci.dagger import remote_cache_cli as cli

@@ -1,5 +1,5 @@
 """The remote step cache's rules: where an entry lives, which scopes a run reads and writes,
-and how an entry is signed and checked. No I/O: the native shell moves the bytes.
+and how an entry is signed and checked. No I/O: acme_ci.entries moves the bytes.
 
 Trust scopes work like GitHub's cache: a run writes only to its own scope (its branch) and
 reads its own scope, then the default branch's. The default branch's scope is written only
@@ -120,18 +120,4 @@ def entry_problem(
     digest = metadata.get(DIGEST_FIELD)
     if digest is None or not hmac.compare_digest(digest, content_digest(content)):
         return "content does not match its digest (damaged or incomplete)"
-    return None
-
-
-def archive_member_problem(name: str, plain: bool) -> str | None:
-    """Why an entry's archive member must not be extracted, or None when it is safe.
-
-    The rule tarfile's "data" filter applies, for Pythons before 3.11.4 that lack it: only
-    plain files and directories, under relative names that do not escape the target.
-    """
-    parts = name.split("/")
-    if name.startswith("/") or ".." in parts:
-        return f"refused archive member {name!r}: its name leaves the entry"
-    if not plain:
-        return f"refused archive member {name!r}: not a plain file or directory"
     return None

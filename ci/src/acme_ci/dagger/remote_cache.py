@@ -25,10 +25,11 @@ import anyio
 import dagger
 from dagger import dag
 
+from acme_ci.core.entry_format import OUTPUTS_DIR
 from acme_ci.core.plan import LOCK_FILE, ROOT_MANIFEST, Step
 from acme_ci.core.remote_cache import RemoteCacheError, ScopePolicy, parse_cache_url, scope_policy
 from acme_ci.core.scheduler import Flake, StepResult
-from acme_ci.core.step_key import OUTPUTS_DIR, container_step_key
+from acme_ci.core.step_key import container_step_key
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger import containers
 from acme_ci.dagger.containers import SRC, TOOL_TEST_ROOT_FILES, once_per_call

@@ -27,18 +27,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from acme_ci.core.entry_format import (
+    ENTRY_FILE,
+    OUTPUTS_DIR,
+    archive_member_problem,
+    checksum_problem,
+    entry_document,
+)
 from acme_ci.core.remote_cache import (
     RemoteLocation,
-    archive_member_problem,
     entry_metadata,
     entry_problem,
     parse_cache_url,
-)
-from acme_ci.core.step_key import (
-    ENTRY_FILE,
-    OUTPUTS_DIR,
-    checksum_problem,
-    entry_document,
 )
 
 if TYPE_CHECKING:

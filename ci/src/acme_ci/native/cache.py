@@ -201,7 +201,7 @@ class Cache:
         import io
         import tarfile
 
-        from acme_ci.core.remote_cache import archive_member_problem
+        from acme_ci.core.entry_format import archive_member_problem
 
         final = self._entry_dir(key)
         if final.exists():
