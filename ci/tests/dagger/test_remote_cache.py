@@ -1,6 +1,6 @@
 """The remote step cache on Dagger.
 
-Two halves. The in-container side (`python -m acme_ci.dagger.remote_cache_cli`) runs here
+Two halves. The in-container side (`python -m acme_ci.entries.cli`) runs here
 for real against a moto S3 server on 127.0.0.1, beside the native remote cache, to prove both
 shells write and read the same signed entries. The Dagger side is inspected offline, as the
 other module functions are (test_pipeline.FakeEngine): the digests a key is made of,
@@ -41,10 +41,10 @@ from acme_ci.core.remote_cache import RemoteCacheError, entry_metadata, parse_ca
 from acme_ci.core.step_key import HostPathError, container_step_key
 from acme_ci.core.workspace import Workspace, parse_workspace
 from acme_ci.dagger import containers as images
-from acme_ci.dagger import remote_cache_cli as cli
 from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions, StepInputs, step_inputs
 from acme_ci.dagger.source import SOURCE_IGNORE
+from acme_ci.entries import cli
 from acme_ci.native.cache import Cache, CachedResult, _checksum
 from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 from acme_ci.rehearsal.converter import one_converter

@@ -6,7 +6,7 @@ container, and the engine's content digests of the inputs the container receives
 file, every manifest, the package's and its internal dependencies' directories, the root
 files of the module package's tests), each under its root-relative path: never a host path.
 
-Lookup and store run `python -m acme_ci.dagger.remote_cache_cli` in the module package's
+Lookup and store run `python -m acme_ci.entries.cli` in the module package's
 container (acme-ci has boto3), with the credentials and the signing key as secret variables
 and an input unique to the call, so a miss is never replayed from the engine's cache. A hit
 restores the step's outputs from the fetched entry; any fault leaves the step to run and
@@ -35,7 +35,7 @@ from acme_ci.dagger import containers
 from acme_ci.dagger.containers import SRC, TOOL_TEST_ROOT_FILES, once_per_call
 from acme_ci.dagger.junit_echo import PLUGIN_SOURCE
 
-CLI = "acme_ci.dagger.remote_cache_cli"
+CLI = "acme_ci.entries.cli"
 CACHE_DIR = "/acme-cache"
 SERVICE_IMAGES = {
     "s3": containers.MOTO_IMAGE,

@@ -1,6 +1,6 @@
 """The remote step cache's lookup and store, run INSIDE a container by the Dagger shell.
 
-`python -m acme_ci.dagger.remote_cache_cli fetch|store --key KEY --scope SCOPE... --dir DIR`
+`python -m acme_ci.entries.cli fetch|store --key KEY --scope SCOPE... --dir DIR`
 in the module package's container (it has boto3). The Dagger shell never imports this
 module: it builds the exec, passes the credentials as secret variables (AWS_*,
 ACME_CACHE_SIGNING_KEY) and reads the answer from a JSON file under DIR. Nothing here
@@ -185,7 +185,7 @@ def _is_missing(error: Exception) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m acme_ci.dagger.remote_cache_cli")
+    parser = argparse.ArgumentParser(prog="python -m acme_ci.entries.cli")
     parser.add_argument("action", choices=("fetch", "store"))
     parser.add_argument("--key", required=True)
     parser.add_argument("--scope", action="append", required=True)
