@@ -136,3 +136,13 @@ def kubectl_apply(yaml_text: str, kubeconfig: dagger.Secret) -> dagger.Container
     # Applied on every call, even when the cluster drifted from identical manifests. The
     # image's entrypoint is kubectl itself.
     return once_per_call(ctr).with_exec(["apply", "-f", MANIFEST_PATH], use_entrypoint=True)
+
+
+async def deploy_services(
+    ws: Workspace, version: str, registry: str, namespace: str, kubeconfig: dagger.Secret | None
+) -> str:
+    """The services' manifests as YAML; with a kubeconfig, applied, and kubectl's output."""
+    yaml_text = to_yaml(manifests(ws, registry, version, namespace))
+    if kubeconfig is None:
+        return yaml_text
+    return await kubectl_apply(yaml_text, kubeconfig).stdout()

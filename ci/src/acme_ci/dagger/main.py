@@ -1,54 +1,44 @@
 """The Dagger module: the ACME pipeline (lint, test, build, images, deploy, maintenance).
 
-A thin shell: the plan, its selection and the scheduling come from the engine-neutral core,
-the containers from the dagger_* modules next to this one.
+A thin shell: each function here is what `dagger call` sees (its arguments, defaults and
+help) and delegates its work. The plan, its selection and the scheduling come from the
+core; the work from the modules beside this one: plan_run (a plan run in containers),
+containers, delivery (publish and cd), deploy and maintenance.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Annotated, Any, ParamSpec, TypeVar, cast
 
-import anyio
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, function, object_type
 
 from acme_ci.core.affected import select_all, select_packages
-from acme_ci.core.plan import Plan, PlanOptions, Step, make_plan
+from acme_ci.core.plan import Plan, PlanOptions, make_plan
 from acme_ci.core.plan_format import plan_text
-from acme_ci.core.remote_cache import RemoteCacheError
-from acme_ci.core.scheduler import RunResult, run_plan
+from acme_ci.core.scheduler import RunResult
 from acme_ci.core.workspace import Workspace
-from acme_ci.dagger.containers import (
-    SRC,
-    PackageEnvs,
-    package_env,
-    runtime_image,
-    test_services,
-    with_root_files,
-)
-from acme_ci.dagger.deploy import image_ref, kubectl_apply, manifests, service_packages, to_yaml
+from acme_ci.dagger.containers import SRC, package_env, runtime_image
+from acme_ci.dagger.delivery import Release, deliver, publish_images
+from acme_ci.dagger.deploy import deploy_services
 from acme_ci.dagger.executor import ContainerExecutor, check_run
-from acme_ci.dagger.junit_echo import with_junit_echo
 from acme_ci.dagger.maintenance import (
-    Targets,
-    TargetsError,
-    run_maintenance,
-    subsystems_to_run,
-    with_targets,
+    DEFAULT_BUCKET,
+    AwsAccessKeyIdArg,
+    AwsSecretAccessKeyArg,
+    DatabaseUrlArg,
+    KafkaBootstrapServersArg,
+    RehearsalArg,
+    S3BucketArg,
+    S3EndpointUrlArg,
+    maintain,
+    maintenance_targets,
 )
-from acme_ci.dagger.remote_cache import CacheOptions, RemoteStepCache, step_inputs
+from acme_ci.dagger.plan_run import run_ci, run_in_containers
+from acme_ci.dagger.remote_cache import CacheOptions
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
-MAINTENANCE_PACKAGE = "acme-maintenance"
-S3_ENDPOINT_DOC = "S3 endpoint URL; empty: AWS itself (as the maintenance CLI)"
-KAFKA_DOC = "Kafka bootstrap servers; empty: Kafka is not configured"
-REHEARSAL_DOC = (
-    "Throwaway targets: a moto S3 with the bucket created and a PostgreSQL kept in a cache "
-    "volume (Kafka only at --kafka-bootstrap-servers)"
-)
 CACHE_URL_DOC = "Remote step cache, s3://BUCKET/PREFIX; empty: none"
 CACHE_SCOPE_DOC = "The run's cache scope (its branch): written, then read before the default's"
 P = ParamSpec("P")
@@ -74,14 +64,6 @@ def checked(func: Callable[P, R]) -> Callable[P, R]:
     return cast(Callable[P, R], check(func))
 
 
-@dataclass(frozen=True)
-class RootFiles:
-    """The entries at the source's root, and the module package's directory ('' if none)."""
-
-    entries: tuple[str, ...]
-    module_dir: str
-
-
 @object_type
 class AcmeCi:
     """The ACME monorepo pipeline, the same plan as `./pipeline.sh` runs natively."""
@@ -96,60 +78,10 @@ class AcmeCi:
     async def _workspace(self) -> Workspace:
         return await read_workspace(self.source)
 
-    def _step_container(
-        self, envs: PackageEnvs, step: Step, root_files: RootFiles
-    ) -> dagger.Container:
-        ws = envs.ws
-        ctr = envs.of(step.package)
-        if step.task != "test":
-            return ctr
-        package = ws.get(step.package)
-        ctr = with_junit_echo(test_services(ctr, package.settings.test_services))
-        if package.path == root_files.module_dir:
-            ctr = with_root_files(ctr, self.source, root_files.entries)
-        return ctr
-
-    async def _root_files(self) -> RootFiles:
-        """The source's root entries, and the package dagger.json names as the module's."""
-        entries = tuple(await self.source.entries())
-        if "dagger.json" not in entries:
-            return RootFiles(entries, "")
-        declared = json.loads(await self.source.file("dagger.json").contents())
-        return RootFiles(entries, str(declared.get("source", "")).strip("/"))
-
     async def _run(
         self, ws: Workspace, plan: Plan, jobs: int, cache: CacheOptions | None = None
     ) -> tuple[RunResult, ContainerExecutor]:
-        root_files = await self._root_files()
-        envs = PackageEnvs(ws, self.source)
-        executor = ContainerExecutor(lambda step: self._step_container(envs, step, root_files))
-        if cache is not None:
-            executor.remote = self._remote_cache(envs, root_files, cache)
-        run = await run_plan(plan, executor, jobs=jobs, engine="dagger")
-        if executor.remote is not None:
-            remote = executor.remote
-            warnings = (*run.warnings, *remote.warnings, *filter(None, [remote.skipped]))
-            run = replace(run, warnings=warnings, remote_cache=remote.describe())
-        return run, executor
-
-    def _remote_cache(
-        self, envs: PackageEnvs, root_files: RootFiles, cache: CacheOptions
-    ) -> RemoteStepCache:
-        """The remote cache, its lookups run in the module package's container (boto3)."""
-        ws = envs.ws
-        tool = next((p for p in ws.packages if p.path == root_files.module_dir), None)
-        if tool is None:
-            raise RemoteCacheError(
-                "the remote cache runs in the module package's container, and the source "
-                "has no dagger.json naming a workspace package"
-            )
-        return RemoteStepCache(
-            options=cache,
-            source=self.source,
-            tool=envs.of(tool.name),
-            ws=ws,
-            inputs_of=lambda step: step_inputs(ws, step, root_files.module_dir, root_files.entries),
-        )
+        return await run_in_containers(self.source, ws, plan, jobs, cache)
 
     async def _single(self, package: str, task: str) -> tuple[RunResult, ContainerExecutor]:
         ws = await self._workspace()
@@ -243,13 +175,8 @@ class AcmeCi:
                 signing_key=cache_signing_key,
             )
             cache.check()
-        return await self._ci(base, all_, jobs, cache)
-
-    async def _ci(self, base: str, all_: bool, jobs: int, cache: CacheOptions | None = None) -> str:
         ws = await self._workspace()
-        plan = make_plan(ws, await select(ws, self.source, base, all_))
-        run, _ = await self._run(ws, plan, jobs, cache)
-        return check_run(run)
+        return await run_ci(self.source, ws, await select(ws, self.source, base, all_), jobs, cache)
 
     @function
     @checked
@@ -285,31 +212,8 @@ class AcmeCi:
         password: Annotated[dagger.Secret | None, Doc("Registry password or token")] = None,
     ) -> list[str]:
         """Publish every service's image, concurrently; the published references."""
-        return await self._publish(version, registry, username, password)
-
-    async def _publish(
-        self, version: str, registry: str, username: str, password: dagger.Secret | None
-    ) -> list[str]:
-        ws = await self._workspace()
-        refs: dict[str, str] = {}
-        errors: list[str] = []
-
-        async def push(name: str) -> None:
-            ctr = runtime_image(ws, name, self.source)
-            address = image_ref(registry, name, version)
-            if password is not None:
-                ctr = ctr.with_registry_auth(address, username, password)
-            try:
-                refs[name] = await ctr.publish(address)
-            except dagger.QueryError as error:
-                errors.append(f"{name}: {error}")
-
-        async with anyio.create_task_group() as tg:
-            for package in service_packages(ws):
-                tg.start_soon(push, package.name)
-        if errors:
-            raise PublishFailedError("publishing failed:\n" + "\n".join(sorted(errors)))
-        return [refs[name] for name in sorted(refs)]
+        release = Release(version, registry, username, password)
+        return await publish_images(await self._workspace(), self.source, release)
 
     @uncached
     async def deploy(
@@ -320,15 +224,8 @@ class AcmeCi:
         kubeconfig: Annotated[dagger.Secret | None, Doc("Apply with this kubeconfig")] = None,
     ) -> str:
         """Kubernetes manifests of the services; applied with kubectl when a kubeconfig is given."""
-        return await self._deploy(version, registry, namespace, kubeconfig)
-
-    async def _deploy(
-        self, version: str, registry: str, namespace: str, kubeconfig: dagger.Secret | None
-    ) -> str:
-        yaml_text = to_yaml(manifests(await self._workspace(), registry, version, namespace))
-        if kubeconfig is None:
-            return yaml_text
-        return await kubectl_apply(yaml_text, kubeconfig).stdout()
+        ws = await self._workspace()
+        return await deploy_services(ws, version, registry, namespace, kubeconfig)
 
     @uncached
     async def maintenance(
@@ -336,13 +233,13 @@ class AcmeCi:
         cleanup: Annotated[bool, Doc("Clean up what the last run left failed")] = False,
         # Not `verbose`: the dagger CLI reserves --verbose for itself (cmd/dagger/main.go).
         log_operations: Annotated[bool, Doc("Log every operation (the CLI's --verbose)")] = False,
-        database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
-        aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
-        aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
-        s3_endpoint_url: Annotated[str, Doc(S3_ENDPOINT_DOC)] = "",
-        s3_bucket: Annotated[str, Doc("S3 bucket")] = "acme-maintenance",
-        kafka_bootstrap_servers: Annotated[str, Doc(KAFKA_DOC)] = "",
-        rehearsal: Annotated[bool, Doc(REHEARSAL_DOC)] = False,
+        database_url: DatabaseUrlArg = None,
+        aws_access_key_id: AwsAccessKeyIdArg = None,
+        aws_secret_access_key: AwsSecretAccessKeyArg = None,
+        s3_endpoint_url: S3EndpointUrlArg = "",
+        s3_bucket: S3BucketArg = DEFAULT_BUCKET,
+        kafka_bootstrap_servers: KafkaBootstrapServersArg = "",
+        rehearsal: RehearsalArg = False,
     ) -> str:
         """Run the maintenance CLI (database, Kafka, S3); its report. Credentials are secrets.
 
@@ -352,21 +249,17 @@ class AcmeCi:
         keeps, so `maintenance --cleanup --rehearsal` sees what the last rehearsal left failed
         (the engine may prune that volume: fine for a rehearsal, never for real state).
         """
-        targets = Targets(
-            database_url=database_url,
-            aws_access_key_id=aws_access_key_id,
-            aws_secret_access_key=aws_secret_access_key,
-            s3_endpoint_url=s3_endpoint_url,
-            s3_bucket=s3_bucket,
-            kafka_bootstrap_servers=kafka_bootstrap_servers,
-            rehearsal=rehearsal,
+        targets = maintenance_targets(
+            database_url,
+            aws_access_key_id,
+            aws_secret_access_key,
+            s3_endpoint_url,
+            s3_bucket,
+            kafka_bootstrap_servers,
+            rehearsal,
         )
-        return await self._maintenance(targets, cleanup, log_operations)
-
-    async def _maintenance(self, targets: Targets, cleanup: bool, verbose: bool) -> str:
-        ctr = package_env(await self._workspace(), MAINTENANCE_PACKAGE, self.source)
-        only = subsystems_to_run(targets, cleanup)
-        return await run_maintenance(with_targets(ctr, targets), cleanup, verbose, only)
+        ws = await self._workspace()
+        return await maintain(ws, self.source, targets, cleanup, verbose=log_operations)
 
     @uncached
     async def cd(
@@ -377,65 +270,27 @@ class AcmeCi:
         password: Annotated[dagger.Secret | None, Doc("Registry password or token")] = None,
         kubeconfig: Annotated[dagger.Secret | None, Doc("Kubeconfig to deploy with")] = None,
         namespace: Annotated[str, Doc("Kubernetes namespace")] = "acme",
-        database_url: Annotated[dagger.Secret | None, Doc("DATABASE_URL")] = None,
-        aws_access_key_id: Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")] = None,
-        aws_secret_access_key: Annotated[dagger.Secret | None, Doc("AWS secret")] = None,
-        s3_endpoint_url: Annotated[str, Doc(S3_ENDPOINT_DOC)] = "",
-        s3_bucket: Annotated[str, Doc("S3 bucket")] = "acme-maintenance",
-        kafka_bootstrap_servers: Annotated[str, Doc(KAFKA_DOC)] = "",
-        rehearsal: Annotated[bool, Doc(REHEARSAL_DOC)] = False,
+        database_url: DatabaseUrlArg = None,
+        aws_access_key_id: AwsAccessKeyIdArg = None,
+        aws_secret_access_key: AwsSecretAccessKeyArg = None,
+        s3_endpoint_url: S3EndpointUrlArg = "",
+        s3_bucket: S3BucketArg = DEFAULT_BUCKET,
+        kafka_bootstrap_servers: KafkaBootstrapServersArg = "",
+        rehearsal: RehearsalArg = False,
     ) -> str:
         """Delivery: ci on every package, then publish and maintenance, then deploy.
 
         Maintenance needs every production target (database, S3 credentials, Kafka) unless
         --rehearsal asks for throwaway ones; a missing one stops cd before anything runs.
         """
-        targets = Targets(
-            database_url=database_url,
-            aws_access_key_id=aws_access_key_id,
-            aws_secret_access_key=aws_secret_access_key,
-            s3_endpoint_url=s3_endpoint_url,
-            s3_bucket=s3_bucket,
-            kafka_bootstrap_servers=kafka_bootstrap_servers,
-            rehearsal=rehearsal,
+        targets = maintenance_targets(
+            database_url,
+            aws_access_key_id,
+            aws_secret_access_key,
+            s3_endpoint_url,
+            s3_bucket,
+            kafka_bootstrap_servers,
+            rehearsal,
         )
-        targets.check()
-        missing = targets.missing_for_delivery()
-        if missing:
-            raise TargetsError(
-                f"cd: production maintenance needs {', '.join(missing)} (nothing was run); "
-                "pass them, or --rehearsal to maintain throwaway targets instead"
-            )
-        report = [await self._ci("", True, jobs=4)]
-        published: list[str] = []
-        maintained: list[str] = []
-        errors: list[str] = []
-
-        async def do_publish() -> None:
-            try:
-                published.extend(await self._publish(version, registry, username, password))
-            except Exception as error:  # reported with the other stage's outcome below
-                errors.append(f"publish: {error}")
-
-        async def do_maintenance() -> None:
-            try:
-                maintained.append(await self._maintenance(targets, cleanup=False, verbose=False))
-            except Exception as error:  # reported with the other stage's outcome below
-                errors.append(f"maintenance: {error}")
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(do_publish)
-            tg.start_soon(do_maintenance)
-        if errors:
-            raise DeliveryFailedError("delivery stopped before deploy:\n" + "\n".join(errors))
-        report += ["Published:", *published, "Maintenance:", *maintained]
-        report.append(await self._deploy(version, registry, namespace, kubeconfig))
-        return "\n".join(report)
-
-
-class PublishFailedError(Exception):
-    """At least one image could not be published; the message names each and why."""
-
-
-class DeliveryFailedError(Exception):
-    """cd stopped before deploying: publish or maintenance failed (the message says which)."""
+        release = Release(version, registry, username, password, namespace, kubeconfig)
+        return await deliver(self.source, release, targets)

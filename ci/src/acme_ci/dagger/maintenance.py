@@ -10,10 +10,12 @@ systems maintained (the database, else the S3 bucket), never in a cache volume o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, TypeAlias
 
 import dagger
-from dagger import dag
+from dagger import Doc, dag
 
+from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.containers import (
     POSTGRES_IMAGE,
     POSTGRES_PORT,
@@ -21,8 +23,32 @@ from acme_ci.dagger.containers import (
     SRC,
     TEST_AWS_KEY,
     once_per_call,
+    package_env,
     s3_service,
 )
+
+MAINTENANCE_PACKAGE = "acme-maintenance"
+DEFAULT_BUCKET = "acme-maintenance"
+
+# The arguments `maintenance` and `cd` both take to say where maintenance works, each typed
+# and documented once, so the two functions' `dagger call` flags cannot drift apart.
+DatabaseUrlArg: TypeAlias = Annotated[dagger.Secret | None, Doc("DATABASE_URL")]
+AwsAccessKeyIdArg: TypeAlias = Annotated[dagger.Secret | None, Doc("AWS_ACCESS_KEY_ID")]
+AwsSecretAccessKeyArg: TypeAlias = Annotated[dagger.Secret | None, Doc("AWS secret")]
+S3EndpointUrlArg: TypeAlias = Annotated[
+    str, Doc("S3 endpoint URL; empty: AWS itself (as the maintenance CLI)")
+]
+S3BucketArg: TypeAlias = Annotated[str, Doc("S3 bucket")]
+KafkaBootstrapServersArg: TypeAlias = Annotated[
+    str, Doc("Kafka bootstrap servers; empty: Kafka is not configured")
+]
+RehearsalArg: TypeAlias = Annotated[
+    bool,
+    Doc(
+        "Throwaway targets: a moto S3 with the bucket created and a PostgreSQL kept in a cache "
+        "volume (Kafka only at --kafka-bootstrap-servers)"
+    ),
+]
 
 # The rehearsal's PostgreSQL keeps its data in this cache volume, so the journal the first
 # rehearsal wrote is there for `maintenance --cleanup --rehearsal`. A cache volume can be
@@ -60,7 +86,7 @@ class Targets:
     aws_access_key_id: dagger.Secret | None = None
     aws_secret_access_key: dagger.Secret | None = None
     s3_endpoint_url: str = ""
-    s3_bucket: str = "acme-maintenance"
+    s3_bucket: str = DEFAULT_BUCKET
     aws_region: str = "us-east-1"
     kafka_bootstrap_servers: str = ""
     rehearsal: bool = False
@@ -97,6 +123,30 @@ class Targets:
             ("--kafka-bootstrap-servers", bool(self.kafka_bootstrap_servers)),
         )
         return [flag for flag, given in needed if not given]
+
+
+def maintenance_targets(
+    database_url: dagger.Secret | None,
+    aws_access_key_id: dagger.Secret | None,
+    aws_secret_access_key: dagger.Secret | None,
+    s3_endpoint_url: str,
+    s3_bucket: str,
+    kafka_bootstrap_servers: str,
+    rehearsal: bool,
+) -> Targets:
+    """The targets the arguments of `maintenance` and `cd` name (in their order), checked:
+    TargetsError before anything runs when a rehearsal is also given a real target."""
+    targets = Targets(
+        database_url=database_url,
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+        s3_endpoint_url=s3_endpoint_url,
+        s3_bucket=s3_bucket,
+        kafka_bootstrap_servers=kafka_bootstrap_servers,
+        rehearsal=rehearsal,
+    )
+    targets.check()
+    return targets
 
 
 def maintenance_argv(cleanup: bool, verbose: bool, only: tuple[str, ...] = ()) -> list[str]:
@@ -195,3 +245,12 @@ async def run_maintenance(
     if code != 0:
         raise MaintenanceFailedError(f"maintenance exited with {code}:\n{report}")
     return report
+
+
+async def maintain(
+    ws: Workspace, source: dagger.Directory, targets: Targets, cleanup: bool, verbose: bool
+) -> str:
+    """The maintenance CLI run against `targets` in its package's container; its report."""
+    ctr = package_env(ws, MAINTENANCE_PACKAGE, source)
+    only = subsystems_to_run(targets, cleanup)
+    return await run_maintenance(with_targets(ctr, targets), cleanup, verbose, only)
