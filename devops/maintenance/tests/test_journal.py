@@ -17,8 +17,9 @@ from acme_maintenance.journal import (
     merge,
     started_entries,
 )
+from acme_maintenance.journal_choice import JournalChoice, choose_journal
 from acme_maintenance.journal_database import database_store, redact
-from acme_maintenance.journal_store import JournalChoice, JournalError, choose_journal
+from acme_maintenance.journal_store import JournalError
 from acme_maintenance.report import OperationReport, SubsystemReport
 
 AT = "2026-01-02T03:04:05+00:00"

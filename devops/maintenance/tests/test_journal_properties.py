@@ -16,7 +16,7 @@ from acme_maintenance.journal import (
     merge,
     started_entries,
 )
-from acme_maintenance.journal_store import FileJournal
+from acme_maintenance.journal_file import FileJournal
 from acme_maintenance.procedures import SUBSYSTEMS
 from acme_maintenance.report import SubsystemReport
 

@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 
 from acme_maintenance.journal import JournalEntry, dumps, finished_entries, merge
-from acme_maintenance.journal_store import (
-    FileJournal,
-    JournalChoice,
-    JournalError,
-    choose_journal,
-    open_store,
-)
+from acme_maintenance.journal_choice import JournalChoice, choose_journal, open_store
+from acme_maintenance.journal_file import FileJournal
+from acme_maintenance.journal_store import JournalError
 from acme_maintenance.report import CleanupStatus, Mode, SubsystemReport, SubsystemStatus
 
 AT = "2026-01-02T03:04:05+00:00"

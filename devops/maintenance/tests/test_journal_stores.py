@@ -15,13 +15,8 @@ import pytest
 
 from acme_integrations.testing import S3Endpoint
 from acme_maintenance.journal import JournalEntry
-from acme_maintenance.journal_store import (
-    DEFAULT_S3_KEY,
-    JournalError,
-    JournalStore,
-    choose_journal,
-    open_store,
-)
+from acme_maintenance.journal_choice import DEFAULT_S3_KEY, choose_journal, open_store
+from acme_maintenance.journal_store import JournalError, JournalStore
 from acme_maintenance.procedures import SUBSYSTEMS
 
 STORES = ("file", "sqlite", "postgresql", "s3")

@@ -13,7 +13,8 @@ from acme_integrations.settings import settings_from_env
 from acme_integrations.simulated import SimulationProfile
 from acme_integrations.thresholds import THRESHOLDS, InvalidSetting, resolve_thresholds
 from acme_maintenance.dry_run import describe, journal_lines, threshold_lines
-from acme_maintenance.journal_store import JournalError, choose_journal, open_store
+from acme_maintenance.journal_choice import choose_journal, open_store
+from acme_maintenance.journal_store import JournalError
 from acme_maintenance.plans import build_plans
 from acme_maintenance.procedures import ALIASES
 from acme_maintenance.progress import ProgressEvent, progress_line

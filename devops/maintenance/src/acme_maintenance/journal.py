@@ -3,7 +3,8 @@
 Pure functions: a run derives the entries it changes (``started_entries``,
 ``finished_entries``), a store merges them per (backend, subsystem) into what it holds
 (``merge``), and ``cleanup_targets`` reads what ``--cleanup`` should clean. The stores
-themselves (a database table, an S3 object, a file) live in ``journal_store.py``.
+themselves (a database table, an S3 object, a file) live in ``journal_database.py``,
+``journal_s3.py`` and ``journal_file.py``; ``journal_choice.py`` picks one.
 """
 
 from __future__ import annotations

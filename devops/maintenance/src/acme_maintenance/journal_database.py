@@ -19,8 +19,9 @@ import psycopg
 
 from acme_integrations.settings import DatabaseSettings, NotConfigured, database_from_env
 from acme_maintenance.journal import Journal, JournalEntry
-from acme_maintenance.journal_store import TABLE, JournalError, JournalStore
+from acme_maintenance.journal_store import JournalError, JournalStore
 
+TABLE = "acme_maintenance_journal"
 COLUMNS = ("backend", "subsystem", "state", "needs_cleanup", "mode", "at", "failed_operations")
 _CREATE = f"""
 create table if not exists {TABLE} (
