@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -144,95 +144,135 @@ async def run_plan(
     _check_needs(plan)
     emit = on_event or (lambda event: None)
     expected = dict(expected or {})
+    walk = _Walk(plan, _start_ranks(plan, expected, longest_chain_first, unseen_first))
+    started = time.monotonic()
+    send, receive = anyio.create_memory_object_stream[tuple[Step, StepResult]](len(plan.steps) or 1)
+
+    async def visit(step: Step) -> None:
+        await send.send((step, await _guarded(executor, step)))
+
+    async with send, receive, anyio.create_task_group() as tg:
+        running = 0
+        while not walk.done:
+            while running < jobs and (start := walk.next_start()) is not None:
+                emit(start)
+                tg.start_soon(visit, start.step)
+                running += 1
+            step, result = await receive.receive()
+            running -= 1
+            for event in walk.finished(step, result):
+                emit(event)
+    return RunResult(
+        plan=plan,
+        results=tuple(walk.results[s.id] for s in plan.steps),
+        duration=time.monotonic() - started,
+        engine=engine,
+        expected=expected,
+    )
+
+
+def _start_ranks(
+    plan: Plan,
+    expected: Mapping[str, float],
+    longest_chain_first: bool,
+    unseen_first: Sequence[str],
+) -> dict[str, tuple[float, int]]:
+    """Each step's rank among those that may start (lowest first): the longest remaining
+    chain, then the shell's preferred order, then plan order (run_plan says when)."""
     chains = plan.remaining_chains(expected if longest_chain_first else {})
     preferred = {
         step_id: i for i, step_id in enumerate(unseen_first if longest_chain_first else ())
     }
     by_preference = sorted(plan.steps, key=lambda step: preferred.get(step.id, len(preferred)))
-    order = {step.id: i for i, step in enumerate(by_preference)}
-    waiting_on = {step.id: len(set(step.needs)) for step in plan.steps}
-    users: dict[str, list[Step]] = {step.id: [] for step in plan.steps}
-    for step in plan.steps:
-        for need in set(step.needs):
-            users[need].append(step)
-    ready: list[tuple[float, int, Step]] = []
-    results: dict[str, StepResult] = {}
-    # Steps started early (ahead of needs they do not read), and their results held until
-    # every need has passed.
-    early: set[str] = set()
-    held: dict[str, StepResult] = {}
-    started = time.monotonic()
-    send, receive = anyio.create_memory_object_stream[tuple[Step, StepResult]](len(plan.steps) or 1)
+    return {step.id: (-chains[step.id], i) for i, step in enumerate(by_preference)}
 
-    def settle(step: Step, result: StepResult) -> None:
+
+class _Walk:
+    """One run's walk of the plan's graph: what each step still waits on, what is ready,
+    what started early, and every settled result.
+
+    It decides and records, and runs nothing: run_plan starts the steps it hands out and
+    emits the events it returns, so every outcome is data.
+    """
+
+    def __init__(self, plan: Plan, ranks: Mapping[str, tuple[float, int]]) -> None:
+        self.plan = plan
+        self.results: dict[str, StepResult] = {}
+        self._ranks = ranks
+        self._waiting_on = {step.id: len(set(step.needs)) for step in plan.steps}
+        self._users: dict[str, list[Step]] = {step.id: [] for step in plan.steps}
+        for step in plan.steps:
+            for need in set(step.needs):
+                self._users[need].append(step)
+        self._ready: list[tuple[tuple[float, int], Step]] = []
+        # Steps started early (ahead of needs they do not read), and their results held
+        # until every need has settled.
+        self._early: set[str] = set()
+        self._held: dict[str, StepResult] = {}
+        for step in plan.steps:
+            if self._waiting_on[step.id] == 0:
+                heapq.heappush(self._ready, (ranks[step.id], step))
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.plan.steps)
+
+    def next_start(self) -> Event | None:
+        """The next step to start, as its start event; None when none may start now.
+
+        A ready step if there is one; else a step that may start early, so a worker that
+        would otherwise wait does not.
+        """
+        if self._ready:
+            _, step = heapq.heappop(self._ready)
+            return Event("start", step)
+        candidate = self._early_candidate()
+        if candidate is None:
+            return None
+        self._early.add(candidate.id)
+        return Event("start", candidate, early=True)
+
+    def finished(self, step: Step, result: StepResult) -> list[Event]:
+        """`step` ended with `result`: the events that settles, in order."""
+        if step.id not in self._early:
+            return list(self._settle(step, result))
+        self._held[step.id] = result
+        if self._waiting_on[step.id] == 0:
+            return list(self._judge(step))
+        return []  # its needs are still running: judged when the last one settles
+
+    def _settle(self, step: Step, result: StepResult) -> Iterator[Event]:
         """Record a finished or blocked step; queue or block the dependents it frees."""
-        results[step.id] = result
-        emit(Event(result.status, step, result))
-        for user in users[step.id]:
-            waiting_on[user.id] -= 1
-            if waiting_on[user.id] == 0:
-                judge(user)
+        self.results[step.id] = result
+        yield Event(result.status, step, result)
+        for user in self._users[step.id]:
+            self._waiting_on[user.id] -= 1
+            if self._waiting_on[user.id] == 0:
+                yield from self._judge(user)
 
-    def judge(step: Step) -> None:
+    def _judge(self, step: Step) -> Iterator[Event]:
         """Every need of `step` has settled: block it, queue it, or release its held result."""
-        blockers = tuple(n for n in step.needs if not results[n].ok)
-        if step.id in early and step.id not in held:
+        blockers = tuple(n for n in step.needs if not self.results[n].ok)
+        if step.id in self._early and step.id not in self._held:
             return  # still running: judged again when it ends
         if blockers:
-            settle(step, StepResult(step.id, "blocked", blocked_by=blockers))
-        elif step.id in held:
-            settle(step, held.pop(step.id))
+            yield from self._settle(step, StepResult(step.id, "blocked", blocked_by=blockers))
+        elif step.id in self._held:
+            yield from self._settle(step, self._held.pop(step.id))
         else:
-            heapq.heappush(ready, (-chains[step.id], order[step.id], step))
+            heapq.heappush(self._ready, (self._ranks[step.id], step))
 
-    def early_candidate() -> Step | None:
+    def _early_candidate(self) -> Step | None:
         """The step to start ahead of its needs in a worker that would otherwise wait."""
         candidates = [
             step
-            for step in plan.steps
+            for step in self.plan.steps
             if not step.reads_needs
-            and waiting_on[step.id] > 0
-            and step.id not in early
-            and all(results[n].ok for n in step.needs if n in results)
+            and self._waiting_on[step.id] > 0
+            and step.id not in self._early
+            and all(self.results[n].ok for n in step.needs if n in self.results)
         ]
-        return min(candidates, key=lambda s: (-chains[s.id], order[s.id]), default=None)
-
-    async def one(step: Step) -> None:
-        await send.send((step, await _guarded(executor, step)))
-
-    for step in plan.steps:
-        if waiting_on[step.id] == 0:
-            heapq.heappush(ready, (-chains[step.id], order[step.id], step))
-    async with send, receive, anyio.create_task_group() as tg:
-        running = 0
-        while len(results) < len(plan.steps):
-            while running < jobs:
-                if ready:
-                    _, _, step = heapq.heappop(ready)
-                    emit(Event("start", step))
-                elif (candidate := early_candidate()) is not None:
-                    step = candidate
-                    early.add(step.id)
-                    emit(Event("start", step, early=True))
-                else:
-                    break
-                tg.start_soon(one, step)
-                running += 1
-            finished, result = await receive.receive()
-            running -= 1
-            if finished.id in early:
-                held[finished.id] = result
-                if waiting_on[finished.id] == 0:
-                    judge(finished)
-            else:
-                settle(finished, result)
-    return RunResult(
-        plan=plan,
-        results=tuple(results[s.id] for s in plan.steps),
-        duration=time.monotonic() - started,
-        engine=engine,
-        expected=expected,
-    )
+        return min(candidates, key=lambda step: self._ranks[step.id], default=None)
 
 
 def _check_needs(plan: Plan) -> None:
