@@ -27,6 +27,7 @@ equivalent. Exit 1 if a module scores below --min-score (default 90), 2 on a set
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import glob
 import io
 import os
@@ -284,8 +285,6 @@ def _function(survivor: str) -> str:
 
 
 def _glob(name: str, pattern: str) -> bool:
-    import fnmatch
-
     return fnmatch.fnmatchcase(name, pattern)
 
 
