@@ -11,12 +11,12 @@ import pytest
 
 from acme_integrations.error_mapping import from_boto, from_kafka, from_psycopg, from_sqlite
 from acme_integrations.errors import (
-    BadCredentials,
-    ConnectionReset,
+    BadCredentialsError,
+    ConnectionDroppedError,
     DeadlockError,
     MaintenanceError,
-    MissingResource,
-    OperationTimeout,
+    MissingResourceError,
+    OperationTimeoutError,
     PermanentError,
     ThrottledError,
     TransientError,
@@ -33,15 +33,18 @@ def client_error(code: str) -> botocore.exceptions.ClientError:
     ("error", "expected"),
     [
         (client_error("SlowDown"), ThrottledError),
-        (client_error("RequestTimeout"), OperationTimeout),
+        (client_error("RequestTimeout"), OperationTimeoutError),
         (client_error("InternalError"), TransientError),
-        (client_error("InvalidAccessKeyId"), BadCredentials),
-        (client_error("AccessDenied"), BadCredentials),
-        (client_error("NoSuchBucket"), MissingResource),
+        (client_error("InvalidAccessKeyId"), BadCredentialsError),
+        (client_error("AccessDenied"), BadCredentialsError),
+        (client_error("NoSuchBucket"), MissingResourceError),
         (client_error("InvalidStorageClass"), PermanentError),
-        (botocore.exceptions.NoCredentialsError(), BadCredentials),
-        (botocore.exceptions.EndpointConnectionError(endpoint_url="http://x"), ConnectionReset),
-        (botocore.exceptions.ReadTimeoutError(endpoint_url="http://x"), OperationTimeout),
+        (botocore.exceptions.NoCredentialsError(), BadCredentialsError),
+        (
+            botocore.exceptions.EndpointConnectionError(endpoint_url="http://x"),
+            ConnectionDroppedError,
+        ),
+        (botocore.exceptions.ReadTimeoutError(endpoint_url="http://x"), OperationTimeoutError),
     ],
 )
 def test_boto(error: Exception, expected: type[MaintenanceError]) -> None:
@@ -53,11 +56,14 @@ def test_boto(error: Exception, expected: type[MaintenanceError]) -> None:
     [
         (psycopg.errors.DeadlockDetected("deadlock detected"), DeadlockError),
         (psycopg.errors.LockNotAvailable("could not obtain lock"), DeadlockError),
-        (psycopg.errors.QueryCanceled("canceling statement"), OperationTimeout),
-        (psycopg.errors.InsufficientPrivilege("permission denied"), BadCredentials),
-        (psycopg.OperationalError("password authentication failed for user x"), BadCredentials),
-        (psycopg.OperationalError('database "x" does not exist'), MissingResource),
-        (psycopg.OperationalError("connection refused"), ConnectionReset),
+        (psycopg.errors.QueryCanceled("canceling statement"), OperationTimeoutError),
+        (psycopg.errors.InsufficientPrivilege("permission denied"), BadCredentialsError),
+        (
+            psycopg.OperationalError("password authentication failed for user x"),
+            BadCredentialsError,
+        ),
+        (psycopg.OperationalError('database "x" does not exist'), MissingResourceError),
+        (psycopg.OperationalError("connection refused"), ConnectionDroppedError),
         (psycopg.errors.SyntaxError("syntax error"), PermanentError),
     ],
 )
@@ -69,7 +75,7 @@ def test_psycopg(error: Exception, expected: type[MaintenanceError]) -> None:
     ("error", "expected"),
     [
         (sqlite3.OperationalError("database is locked"), DeadlockError),
-        (sqlite3.OperationalError("unable to open database file"), MissingResource),
+        (sqlite3.OperationalError("unable to open database file"), MissingResourceError),
         (sqlite3.DatabaseError("file is not a database"), PermanentError),
     ],
 )
@@ -81,11 +87,11 @@ def test_sqlite(error: Exception, expected: type[MaintenanceError]) -> None:
     ("error", "expected"),
     [
         (kafka.errors.ThrottlingQuotaExceededError(), ThrottledError),
-        (kafka.errors.KafkaTimeoutError(), OperationTimeout),
-        (kafka.errors.RequestTimedOutError(), OperationTimeout),
-        (kafka.errors.KafkaConnectionError(), ConnectionReset),
-        (kafka.errors.TopicAuthorizationFailedError(), BadCredentials),
-        (kafka.errors.UnknownTopicOrPartitionError(), MissingResource),
+        (kafka.errors.KafkaTimeoutError(), OperationTimeoutError),
+        (kafka.errors.RequestTimedOutError(), OperationTimeoutError),
+        (kafka.errors.KafkaConnectionError(), ConnectionDroppedError),
+        (kafka.errors.TopicAuthorizationFailedError(), BadCredentialsError),
+        (kafka.errors.UnknownTopicOrPartitionError(), MissingResourceError),
         (kafka.errors.NotLeaderForPartitionError(), TransientError),
         (kafka.errors.InvalidTopicError(), PermanentError),
     ],

@@ -18,7 +18,7 @@ import pytest
 from kafka import TopicPartition
 from kafka.admin import OffsetSpec
 
-from acme_integrations.errors import OperationTimeout, ValidationFailed
+from acme_integrations.errors import OperationTimeoutError, ValidationFailedError
 from acme_integrations.kafka_admin import KafkaAdmin, make_admin
 from acme_integrations.settings import KafkaSettings
 
@@ -120,7 +120,7 @@ async def test_clean_topic_deletes_records_up_to_each_high_watermark() -> None:
 
 async def test_validate_cleaned_fails_permanently_when_records_remain() -> None:
     fake = FakeAdmin({"user-events": [(0, 0)], "trade-events": [(2, 9)]})
-    with pytest.raises(ValidationFailed, match=r"trade-events\[0\] 2\.\.9"):
+    with pytest.raises(ValidationFailedError, match=r"trade-events\[0\] 2\.\.9"):
         await _admin(fake).validate_cleaned(["user-events", "trade-events"])
 
 
@@ -159,7 +159,7 @@ async def test_client_errors_become_typed_errors() -> None:
     admin = _admin(fake)
     await admin.init_client()
     fake.fail_with = kafka.errors.KafkaTimeoutError("request timed out")
-    with pytest.raises(OperationTimeout):
+    with pytest.raises(OperationTimeoutError):
         await admin.clean_topic("user-events")
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 
-from acme_integrations.errors import MissingResource
+from acme_integrations.errors import MissingResourceError
 from acme_integrations.s3_storage import S3Storage, batches
 from acme_integrations.settings import S3Settings
 from acme_integrations.testing import S3Endpoint, unique_name
@@ -50,7 +50,7 @@ async def test_init_client_on_a_missing_bucket_is_a_permanent_missing_resource(
 ) -> None:
     storage = S3Storage(settings(s3, unique_name("absent")))
     # The operator is told which settings to check (README: "names the variables").
-    with pytest.raises(MissingResource, match="S3_BUCKET"):
+    with pytest.raises(MissingResourceError, match="S3_BUCKET"):
         await storage.init_client()
 
 

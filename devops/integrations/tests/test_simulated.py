@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from acme_integrations.errors import DeadlockError, MissingResource
+from acme_integrations.errors import DeadlockError, MissingResourceError
 from acme_integrations.faults import FaultPlan
 from acme_integrations.simulated import (
     ORIGINAL_DURATIONS_S,
@@ -69,13 +69,13 @@ async def test_outcomes_are_labelled_simulated() -> None:
 
 async def test_fault_plan_scripts_successive_calls() -> None:
     plan = FaultPlan(
-        script={("s3", "init client"): [lambda: MissingResource("no bucket"), None]},
-        always={("s3", "stop hung uploads"): lambda: MissingResource("gone")},
+        script={("s3", "init client"): [lambda: MissingResourceError("no bucket"), None]},
+        always={("s3", "stop hung uploads"): lambda: MissingResourceError("gone")},
     )
     s3 = SimulatedS3(SimulationProfile(time_scale=0.0, faults=plan))
-    with pytest.raises(MissingResource):
+    with pytest.raises(MissingResourceError):
         await s3.init_client()
     assert (await s3.init_client()).simulated
     for _ in range(3):
-        with pytest.raises(MissingResource, match="gone"):
+        with pytest.raises(MissingResourceError, match="gone"):
             await s3.stop_hung_uploads()

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from acme_integrations.settings import DatabaseSettings, S3Settings, settings_from_env
-from acme_integrations.thresholds import InvalidSetting, Thresholds, parse_size, resolve_thresholds
+from acme_integrations.thresholds import (
+    InvalidSettingError,
+    Thresholds,
+    parse_size,
+    resolve_thresholds,
+)
 
 S3_ENV = {"S3_BUCKET": "b", "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
 
@@ -64,7 +69,7 @@ def test_a_flag_overrides_its_variable_even_an_unusable_one() -> None:
     ],
 )
 def test_a_negative_or_unparsable_value_names_its_variable(variable: str, value: str) -> None:
-    with pytest.raises(InvalidSetting) as error:
+    with pytest.raises(InvalidSettingError) as error:
         settings_from_env({**S3_ENV, variable: value})
     assert variable in str(error.value)
     assert value in str(error.value)

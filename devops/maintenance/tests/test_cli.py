@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from acme_integrations.errors import MissingResource
+from acme_integrations.errors import MissingResourceError
 from acme_integrations.faults import FaultPlan
 from acme_maintenance.cli import main
 
@@ -53,7 +53,7 @@ def test_simulated_run_succeeds_and_labels_every_operation(
 def test_permanent_fault_exits_1_and_json_names_the_failure_and_the_cleanup(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    faults = FaultPlan(always={("s3", "init client"): lambda: MissingResource("NoSuchBucket")})
+    faults = FaultPlan(always={("s3", "init client"): lambda: MissingResourceError("NoSuchBucket")})
     code = main([*SIMULATED, "--json", "--journal", str(tmp_path / "j.json")], faults=faults)
     report = json.loads(capsys.readouterr().out)
     assert code == report["exit_code"] == 1
@@ -68,7 +68,7 @@ def test_permanent_fault_exits_1_and_json_names_the_failure_and_the_cleanup(
     }
     assert cleanup_ran == {"s3"}
     error = next(op for op in subsystems["s3"]["operations"] if op["status"] == "failed")
-    assert (error["operation"], error["error_type"]) == ("init client", "MissingResource")
+    assert (error["operation"], error["error_type"]) == ("init client", "MissingResourceError")
 
 
 def test_verbose_prints_labelled_progress_lines(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from acme_integrations.errors import MissingResource
+from acme_integrations.errors import MissingResourceError
 from acme_integrations.faults import FaultPlan
 from acme_maintenance.cli import main
 
@@ -44,9 +44,9 @@ def test_cleanup_cleans_only_what_failed_and_was_not_cleaned(
     # kafka fails and so does its immediate cleanup; s3 fails but cleans up fine.
     failing = FaultPlan(
         always={
-            ("kafka", "validate cleaned"): lambda: MissingResource("gone"),
-            ("kafka", "stop consumers"): lambda: MissingResource("no coordinator"),
-            ("s3", "init client"): lambda: MissingResource("NoSuchBucket"),
+            ("kafka", "validate cleaned"): lambda: MissingResourceError("gone"),
+            ("kafka", "stop consumers"): lambda: MissingResourceError("no coordinator"),
+            ("s3", "init client"): lambda: MissingResourceError("NoSuchBucket"),
         }
     )
     assert main([*SIMULATED, "--journal", str(journal)], faults=failing) == 1

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from acme_integrations.backends import simulated_backends
-from acme_integrations.errors import MissingResource
+from acme_integrations.errors import MissingResourceError
 from acme_integrations.faults import FaultPlan
 from acme_integrations.simulated import SimulationProfile
 from acme_integrations.testing import S3Endpoint, unique_name
@@ -31,8 +31,8 @@ from acme_maintenance.session import Request, execute
 SIMULATED = ["--backend", "simulated", "--time-scale", "0.001", "--seed", "5"]
 # kafka fails and so does its immediate cleanup: the journal must say kafka needs cleaning.
 KAFKA_LEFT_FAILED = {
-    ("kafka", "validate cleaned"): lambda: MissingResource("gone"),
-    ("kafka", "stop consumers"): lambda: MissingResource("no coordinator"),
+    ("kafka", "validate cleaned"): lambda: MissingResourceError("gone"),
+    ("kafka", "stop consumers"): lambda: MissingResourceError("no coordinator"),
 }
 SHARED = ("sqlite", "postgresql", "s3")
 

@@ -49,4 +49,4 @@ def test_a_missing_bucket_fails_s3_only_and_runs_its_cleanup(
     assert code == 1
     assert "database: OK" in out
     assert "s3: FAILED, cleanup failed" in out
-    assert "MissingResource" in out
+    assert "MissingResourceError" in out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from acme_integrations.errors import (
-    ConnectionReset,
+    ConnectionDroppedError,
     DeadlockError,
-    MissingResource,
+    MissingResourceError,
     PermanentError,
     TransientError,
 )
@@ -15,7 +15,7 @@ from acme_maintenance.retry_policy import collapse
 def test_a_group_of_transient_errors_is_transient_and_keeps_every_message() -> None:
     error = collapse(
         ExceptionGroup(
-            "pages", [DeadlockError("a"), ExceptionGroup("inner", [ConnectionReset("b")])]
+            "pages", [DeadlockError("a"), ExceptionGroup("inner", [ConnectionDroppedError("b")])]
         )
     )
     assert isinstance(error, TransientError)
@@ -24,7 +24,7 @@ def test_a_group_of_transient_errors_is_transient_and_keeps_every_message() -> N
 
 
 def test_one_permanent_member_makes_the_group_permanent() -> None:
-    error = collapse(ExceptionGroup("pages", [DeadlockError("a"), MissingResource("gone")]))
+    error = collapse(ExceptionGroup("pages", [DeadlockError("a"), MissingResourceError("gone")]))
     assert isinstance(error, PermanentError)
 
 

@@ -15,7 +15,7 @@ from acme_logger import Logger
 from acme_trading_service import journal, store
 from acme_trading_service.durable import atomic_write, temp_path_for
 from acme_trading_service.journal import JournalEntry, JournalError, JournalWriter, journal_path_for
-from acme_trading_service.model import NotOwner, Stock, StockNotFound
+from acme_trading_service.model import NotOwnerError, Stock, StockNotFoundError
 from acme_trading_service.store import (
     MAX_COMPACT_AFTER,
     StockDataError,
@@ -92,9 +92,9 @@ async def test_compaction_folds_the_journal_into_the_snapshot(store_path: Path) 
 @pytest.mark.anyio
 async def test_refused_swaps_change_nothing(store_path: Path) -> None:
     store = StockStore.open(store_path, compact_after=1)
-    with pytest.raises(StockNotFound):
+    with pytest.raises(StockNotFoundError):
         await store.swap("NOPE", "user1", "x")
-    with pytest.raises(NotOwner):
+    with pytest.raises(NotOwnerError):
         await store.swap("S1", "user2", "x")
     await store.close()
     assert read_stocks(store_path) == make_stocks(10)

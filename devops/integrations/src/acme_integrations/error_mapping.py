@@ -10,12 +10,12 @@ import psycopg
 import psycopg.errors
 
 from acme_integrations.errors import (
-    BadCredentials,
-    ConnectionReset,
+    BadCredentialsError,
+    ConnectionDroppedError,
     DeadlockError,
     MaintenanceError,
-    MissingResource,
-    OperationTimeout,
+    MissingResourceError,
+    OperationTimeoutError,
     PermanentError,
     ThrottledError,
     TransientError,
@@ -52,15 +52,15 @@ def from_s3_code(code: str, message: str) -> MaintenanceError:
     if code in _S3_THROTTLED:
         return ThrottledError(f"{text} (the service is throttling; retrying with backoff)")
     if code in _S3_TIMEOUT:
-        return OperationTimeout(text)
+        return OperationTimeoutError(text)
     if code in _S3_UNAVAILABLE:
         return TransientError(f"{text} (server-side error; retrying)")
     if code in _S3_CREDENTIALS:
-        return BadCredentials(
+        return BadCredentialsError(
             f"{text}: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy"
         )
     if code in _S3_MISSING:
-        return MissingResource(f"{text}: check S3_BUCKET and S3_ENDPOINT_URL")
+        return MissingResourceError(f"{text}: check S3_BUCKET and S3_ENDPOINT_URL")
     return PermanentError(text)
 
 
@@ -72,16 +72,16 @@ def from_boto(error: Exception) -> MaintenanceError:
     if isinstance(
         error, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError
     ):
-        return BadCredentials(f"S3: {error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        return BadCredentialsError(f"S3: {error}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     if isinstance(
         error, botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError
     ):
-        return OperationTimeout(f"S3: {error}")
+        return OperationTimeoutError(f"S3: {error}")
     if isinstance(
         error,
         botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectionClosedError,
     ):
-        return ConnectionReset(f"S3: {error} (is S3_ENDPOINT_URL reachable?)")
+        return ConnectionDroppedError(f"S3: {error} (is S3_ENDPOINT_URL reachable?)")
     return PermanentError(f"S3: unexpected {type(error).__name__}: {error}")
 
 
@@ -96,24 +96,24 @@ def from_psycopg(error: Exception) -> MaintenanceError:
     ):
         return DeadlockError(text)
     if isinstance(error, psycopg.errors.QueryCanceled):
-        return OperationTimeout(text)
+        return OperationTimeoutError(text)
     if isinstance(
         error,
         psycopg.errors.InvalidPassword
         | psycopg.errors.InvalidAuthorizationSpecification
         | psycopg.errors.InsufficientPrivilege,
     ):
-        return BadCredentials(f"{text}: check the user and password in DATABASE_URL")
+        return BadCredentialsError(f"{text}: check the user and password in DATABASE_URL")
     if isinstance(error, psycopg.errors.InvalidCatalogName | psycopg.errors.UndefinedTable):
-        return MissingResource(f"{text}: check the database name in DATABASE_URL")
+        return MissingResourceError(f"{text}: check the database name in DATABASE_URL")
     if isinstance(error, psycopg.OperationalError):
         message = str(error)
         # A failed connect carries no SQLSTATE: the server's message is all there is.
         if "password authentication failed" in message or "no password supplied" in message:
-            return BadCredentials(f"{text}: check the user and password in DATABASE_URL")
+            return BadCredentialsError(f"{text}: check the user and password in DATABASE_URL")
         if "does not exist" in message:
-            return MissingResource(f"{text}: check DATABASE_URL")
-        return ConnectionReset(text)
+            return MissingResourceError(f"{text}: check DATABASE_URL")
+        return ConnectionDroppedError(text)
     return PermanentError(text)
 
 
@@ -125,7 +125,7 @@ def from_sqlite(error: Exception) -> MaintenanceError:
         if "locked" in message or "busy" in message:
             return DeadlockError(f"{text} (another connection holds the write lock)")
         if "unable to open" in message:
-            return MissingResource(f"{text}: check the path in DATABASE_URL")
+            return MissingResourceError(f"{text}: check the path in DATABASE_URL")
     return PermanentError(text)
 
 
@@ -141,13 +141,13 @@ def from_kafka(error: Exception) -> MaintenanceError:
     if isinstance(error, kafka.errors.ThrottlingQuotaExceededError):
         return ThrottledError(text)
     if isinstance(error, kafka.errors.KafkaTimeoutError | kafka.errors.RequestTimedOutError):
-        return OperationTimeout(text)
+        return OperationTimeoutError(text)
     if isinstance(error, kafka.errors.KafkaConnectionError):
-        return ConnectionReset(f"{text} (is KAFKA_BOOTSTRAP_SERVERS reachable?)")
+        return ConnectionDroppedError(f"{text} (is KAFKA_BOOTSTRAP_SERVERS reachable?)")
     if isinstance(error, _KAFKA_CREDENTIALS):
-        return BadCredentials(f"{text}: check the client's ACLs / SASL settings")
+        return BadCredentialsError(f"{text}: check the client's ACLs / SASL settings")
     if isinstance(error, kafka.errors.UnknownTopicOrPartitionError):
-        return MissingResource(f"{text}: the topic does not exist")
+        return MissingResourceError(f"{text}: the topic does not exist")
     if isinstance(error, kafka.errors.KafkaError) and getattr(error, "retriable", False):
         return TransientError(text)
     return PermanentError(text)

@@ -15,7 +15,9 @@ class DeadlockError(TransientError):
     """Sessions wait on each other's locks (or the database is locked by another writer)."""
 
 
-class OperationTimeout(TransientError):
+# Not `TimeoutError`: that builtin is what anyio's fail_after raises, and retry_policy
+# turns it into this one; one name for both would make the `except` ambiguous.
+class OperationTimeoutError(TransientError):
     """The operation (or a request inside it) did not finish in time."""
 
 
@@ -23,7 +25,9 @@ class ThrottledError(TransientError):
     """The service asked us to slow down (rate limit, quota)."""
 
 
-class ConnectionReset(TransientError):
+# Not `ConnectionResetError`: that is a builtin (an OSError raised by sockets), which
+# this name would shadow wherever it is imported.
+class ConnectionDroppedError(TransientError):
     """The connection to the service broke or could not be established."""
 
 
@@ -31,13 +35,13 @@ class PermanentError(MaintenanceError):
     """A fault that retrying cannot fix: configuration, permissions or state must change."""
 
 
-class BadCredentials(PermanentError):
+class BadCredentialsError(PermanentError):
     """The service rejected our identity or our permissions."""
 
 
-class MissingResource(PermanentError):
+class MissingResourceError(PermanentError):
     """The bucket, database, topic or upload the operation needs does not exist."""
 
 
-class ValidationFailed(PermanentError):
+class ValidationFailedError(PermanentError):
     """The operation ran but its result is not what maintenance promised."""

@@ -12,7 +12,7 @@ from kafka.admin import KafkaAdminClient, MemberToRemove, OffsetSpec
 
 from acme_integrations.blocking import in_thread
 from acme_integrations.error_mapping import from_kafka
-from acme_integrations.errors import ValidationFailed
+from acme_integrations.errors import ValidationFailedError
 from acme_integrations.outcome import Outcome
 from acme_integrations.settings import KafkaSettings
 
@@ -100,7 +100,7 @@ class KafkaAdmin:
             if low[tp] != high[tp]
         ]
         if uneven:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"Kafka: {len(uneven)} partitions still hold records after cleaning "
                 f"(low..high watermark): {', '.join(uneven)}; a producer may still be writing"
             )

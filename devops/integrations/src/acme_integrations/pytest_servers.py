@@ -15,7 +15,7 @@ import pytest
 
 from acme_integrations.testing import (
     S3Endpoint,
-    ServerUnavailable,
+    ServerUnavailableError,
     empty_bucket,
     postgres_required,
     postgres_server,
@@ -33,9 +33,9 @@ def postgres_server_url() -> Iterator[str]:
             try:
                 psycopg.connect(url, connect_timeout=10).close()
             except psycopg.Error as error:
-                raise ServerUnavailable(f"cannot connect to {url}: {error}") from error
+                raise ServerUnavailableError(f"cannot connect to {url}: {error}") from error
             yield url
-    except ServerUnavailable as reason:
+    except ServerUnavailableError as reason:
         if postgres_required(os.environ):
             pytest.fail(f"PostgreSQL was promised to this run but is unusable: {reason}")
         pytest.skip(f"no PostgreSQL to test: {reason}")

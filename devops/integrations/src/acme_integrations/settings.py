@@ -119,7 +119,7 @@ def settings_from_env(env: Mapping[str, str], thresholds: Thresholds | None = No
     """Read the agreed environment variables (pass ``os.environ``).
 
     ``thresholds`` default to the MAINTENANCE_* variables (see ``thresholds.py``); an
-    unusable value raises ``InvalidSetting`` naming its variable.
+    unusable value raises ``InvalidSettingError`` naming its variable.
     """
     limits = thresholds if thresholds is not None else resolve_thresholds(env)[0]
     database = database_from_env(env)

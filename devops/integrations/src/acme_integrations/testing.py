@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _TRUE = frozenset({"1", "true", "yes"})
 
 
-class ServerUnavailable(Exception):
+class ServerUnavailableError(Exception):
     """No server of this kind can be used here; the message says why."""
 
 
@@ -75,7 +75,9 @@ def _as_postgres(argv: list[str]) -> list[str]:
     # runuser lives in sbin, which a non-login root PATH may leave out.
     runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
     if runuser is None:
-        raise ServerUnavailable("running as root and runuser is missing: PostgreSQL refuses root")
+        raise ServerUnavailableError(
+            "running as root and runuser is missing: PostgreSQL refuses root"
+        )
     return [runuser, "-u", "postgres", "--", *argv]
 
 
@@ -88,7 +90,7 @@ def postgres_server(env: Mapping[str, str]) -> Iterator[str]:
         return
     initdb, pg_ctl = find_postgres_tool("initdb"), find_postgres_tool("pg_ctl")
     if initdb is None or pg_ctl is None:
-        raise ServerUnavailable(
+        raise ServerUnavailableError(
             "no TEST_POSTGRES_URL, and no initdb/pg_ctl on PATH or in /usr/lib/postgresql/*/bin"
         )
     owner = None
@@ -96,7 +98,7 @@ def postgres_server(env: Mapping[str, str]) -> Iterator[str]:
         try:
             owner = pwd.getpwnam("postgres")
         except KeyError:
-            raise ServerUnavailable(
+            raise ServerUnavailableError(
                 "running as root without a postgres user: PostgreSQL refuses root"
             ) from None
     base = Path(tempfile.mkdtemp(prefix="acme-pg-"))
@@ -121,7 +123,7 @@ def postgres_server(env: Mapping[str, str]) -> Iterator[str]:
     except subprocess.CalledProcessError as error:
         shutil.rmtree(base, ignore_errors=True)
         output = (error.stderr or b"").decode(errors="replace").strip()
-        raise ServerUnavailable(f"{error.cmd[-1]} failed: {output}") from error
+        raise ServerUnavailableError(f"{error.cmd[-1]} failed: {output}") from error
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
@@ -182,6 +184,8 @@ def s3_server(env: Mapping[str, str]) -> Iterator[S3Endpoint]:
     if external:
         yield S3Endpoint(external, key, secret)
         return
+    # Imported here for start-up cost only: moto's server takes ~0.25 s to load, wasted
+    # when TEST_S3_ENDPOINT_URL names a server.
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -8,7 +8,7 @@
 | hung query age | MAINTENANCE_HUNG_QUERY_SECONDS | --hung-query-seconds | 300 |
 
 A flag overrides its variable. A negative, non-finite or unparsable value is an
-``InvalidSetting`` naming the variable (or flag), which the CLI turns into exit 2.
+``InvalidSettingError`` naming the variable (or flag), which the CLI turns into exit 2.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _UNITS = {
 }
 
 
-class InvalidSetting(ValueError):
+class InvalidSettingError(ValueError):
     """A threshold's value cannot be used; the message names the variable or flag."""
 
 
@@ -133,7 +133,7 @@ def resolve_thresholds(
 ) -> tuple[Thresholds, dict[str, str]]:
     """Thresholds from flags (keyed by flag), else variables, else defaults; and each source.
 
-    Raises InvalidSetting naming the flag or variable whose value is unusable.
+    Raises InvalidSettingError naming the flag or variable whose value is unusable.
     """
     values: dict[str, float] = {}
     sources: dict[str, str] = {}
@@ -148,7 +148,7 @@ def resolve_thresholds(
         try:
             values[threshold.field] = threshold.parse(text)
         except ValueError as error:
-            raise InvalidSetting(f"{name}={text} is invalid: {error}") from None
+            raise InvalidSettingError(f"{name}={text} is invalid: {error}") from None
         sources[threshold.field] = name
     defaults = Thresholds()
     thresholds = Thresholds(

@@ -11,7 +11,7 @@ from acme_integrations.backends import real_backends, simulated_backends
 from acme_integrations.faults import FaultPlan
 from acme_integrations.settings import settings_from_env
 from acme_integrations.simulated import SimulationProfile
-from acme_integrations.thresholds import THRESHOLDS, InvalidSetting, resolve_thresholds
+from acme_integrations.thresholds import THRESHOLDS, InvalidSettingError, resolve_thresholds
 from acme_maintenance.dry_run import describe, journal_lines, threshold_lines
 from acme_maintenance.journal_choice import choose_journal, open_store
 from acme_maintenance.journal_store import JournalError
@@ -155,7 +155,7 @@ def main(
         thresholds, sources = resolve_thresholds(environ, flags)
         choice = choose_journal(args.journal, environ)
         store = open_store(choice, environ)
-    except (InvalidSetting, JournalError) as error:
+    except (InvalidSettingError, JournalError) as error:
         print(f"maintenance: {error}", file=sys.stderr)
         return EXIT_CONFIG
     request = Request(

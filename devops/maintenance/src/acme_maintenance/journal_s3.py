@@ -35,7 +35,7 @@ _WHAT_TO_DO = (
 )
 
 
-class _Conflict(Exception):
+class _WriteConflictError(Exception):
     """Another run replaced the object between our read and our write."""
 
 
@@ -100,12 +100,12 @@ class S3Journal:
             for attempt in Retrying(
                 stop=stop_after_attempt(WRITE_ATTEMPTS),
                 wait=CONFLICT_WAIT,
-                retry=retry_if_exception_type(_Conflict),
+                retry=retry_if_exception_type(_WriteConflictError),
                 reraise=True,
             ):
                 with attempt:
                     self._write_once(entries, at)
-        except _Conflict as error:
+        except _WriteConflictError as error:
             raise JournalError(
                 f"cannot write the maintenance journal {self.location}: {WRITE_ATTEMPTS} "
                 "conflicting writes by other runs in a row; run again"
@@ -142,5 +142,5 @@ class S3Journal:
                 )
         except botocore.exceptions.ClientError as error:
             if str(error.response.get("Error", {}).get("Code")) in _CONFLICT_CODES:
-                raise _Conflict(str(error)) from error
+                raise _WriteConflictError(str(error)) from error
             raise

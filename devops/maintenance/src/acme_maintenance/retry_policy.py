@@ -17,7 +17,7 @@ from tenacity import (
 
 from acme_integrations.errors import (
     MaintenanceError,
-    OperationTimeout,
+    OperationTimeoutError,
     PermanentError,
     TransientError,
 )
@@ -85,7 +85,7 @@ async def bounded(call: Callable[[], Awaitable[T]], timeout_s: float, what: str)
         with anyio.fail_after(timeout_s):
             return await call()
     except TimeoutError as error:
-        raise OperationTimeout(f"{what} did not finish within {timeout_s:.3g} s") from error
+        raise OperationTimeoutError(f"{what} did not finish within {timeout_s:.3g} s") from error
     except ExceptionGroup as group:
         typed = collapse(group)
         if typed is None:

@@ -22,7 +22,7 @@ from litestar.status_codes import (
 from acme_health import add_health_probes
 from acme_logger import Logger
 from acme_trading_service.durable import atomic_write
-from acme_trading_service.model import NotOwner, StockFields, SwapRefused, SwapRequest
+from acme_trading_service.model import NotOwnerError, StockFields, SwapRefusedError, SwapRequest
 from acme_trading_service.settings import Settings
 from acme_trading_service.store import StockStore
 from acme_web.errors import error_handlers
@@ -126,10 +126,10 @@ def _routes(store: StockStore, logger: Logger) -> list[Any]:
         stock_id, from_user, to_user = fields
         try:
             stock = await store.swap(stock_id, from_user, to_user)
-        except SwapRefused as refused:
+        except SwapRefusedError as refused:
             logger.warn(
                 f"Stock {stock_id} is not owned by user {from_user}"
-                if isinstance(refused, NotOwner)
+                if isinstance(refused, NotOwnerError)
                 else f"Stock not found: {stock_id}"
             )
             return _refusal(refused.status, refused.message)

@@ -42,7 +42,7 @@ class SwapRequest(msgspec.Struct):
         return None
 
 
-class SwapRefused(Exception):
+class SwapRefusedError(Exception):
     """A swap the rules refuse; `status` and `message` are the answer the client gets."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -51,12 +51,12 @@ class SwapRefused(Exception):
         self.message = message
 
 
-class StockNotFound(SwapRefused):
+class StockNotFoundError(SwapRefusedError):
     def __init__(self) -> None:
         super().__init__(404, "Stock not found")
 
 
-class NotOwner(SwapRefused):
+class NotOwnerError(SwapRefusedError):
     def __init__(self) -> None:
         super().__init__(400, "Stock is not owned by the specified user")
 
@@ -64,7 +64,7 @@ class NotOwner(SwapRefused):
 def check_swap(stock: Stock | None, from_user: str) -> Stock:
     """The stock to transfer, or the refusal the original gave (unknown stock, wrong owner)."""
     if stock is None:
-        raise StockNotFound
+        raise StockNotFoundError
     if stock["owned"] != from_user:
-        raise NotOwner
+        raise NotOwnerError
     return stock

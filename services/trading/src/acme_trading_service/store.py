@@ -234,7 +234,7 @@ class StockStore:
     async def swap(self, stock_id: str, from_user: str, to_user: str) -> Stock:
         """Transfer a stock durably; returns a copy of it as it was right after the swap.
 
-        Raises StockNotFound or NotOwner (model.py) when the rules refuse the swap.
+        Raises StockNotFoundError or NotOwnerError (model.py) when the rules refuse the swap.
         """
         async with self._lock:
             stock = check_swap(self._stocks.get(stock_id), from_user)
