@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from acme_ci.native.cli import main
-from acme_ci.native.engine import EngineError, choose_engine
+from acme_ci.native.runner_choice import EngineError, choose_engine
 
 from ..conftest import Repo, git
 

@@ -28,9 +28,9 @@ from acme_ci.native.commands.common import (
     run_with_flags,
     usage_error,
 )
-from acme_ci.native.engine import choose_engine, run_on_dagger
 from acme_ci.native.publish import PublishError, VersionError, check_version, publish
 from acme_ci.native.runner import new_run_id
+from acme_ci.native.runner_choice import choose_engine, run_on_dagger
 from acme_ci.native.smoke import services, smoke_service
 
 MAINTENANCE_PACKAGE = "acme-maintenance"

@@ -13,8 +13,8 @@ from acme_ci.native.commands.common import (
     run_with_flags,
     usage_error,
 )
-from acme_ci.native.engine import choose_engine, run_on_dagger
 from acme_ci.native.runner import plan_for
+from acme_ci.native.runner_choice import choose_engine, run_on_dagger
 
 
 def run(args: argparse.Namespace) -> int:

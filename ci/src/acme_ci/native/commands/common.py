@@ -18,9 +18,9 @@ from acme_ci.core.workspace import Workspace, WorkspaceError
 from acme_ci.native import git
 from acme_ci.native.console import Progress
 from acme_ci.native.discover import find_root, load_workspace
-from acme_ci.native.engine import EngineError
 from acme_ci.native.git import GitError
 from acme_ci.native.runner import SelectionRequest, run_native
+from acme_ci.native.runner_choice import EngineError
 
 if TYPE_CHECKING:  # the remote cache's module loads only when a cache URL is set
     from acme_ci.native.remote_cache import RemoteSettings
