@@ -20,7 +20,7 @@ import dagger
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.maintenance import MaintenanceFailedError
-from acme_ci.rehearsal.engine import Engine, env_pairs
+from acme_ci.rehearsal.evaluator.dispatch import Engine, env_pairs
 from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, podman
 from acme_ci.rehearsal.registry import RegistryError, local_registry
 from acme_ci.rehearsal.session import Rehearsal

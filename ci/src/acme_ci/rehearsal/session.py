@@ -15,7 +15,7 @@ import anyio
 from dagger import DefaultPath, Ignore, dag
 
 from acme_ci.dagger.main import AcmeCi
-from acme_ci.rehearsal.engine import Engine
+from acme_ci.rehearsal.evaluator.dispatch import Engine
 from acme_ci.rehearsal.standins import StandIns
 
 
