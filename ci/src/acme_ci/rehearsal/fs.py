@@ -112,14 +112,6 @@ def copy_entry(src: Path, dest: Path) -> None:
         shutil.copy2(src, dest, follow_symlinks=False)
 
 
-def copy_tree(base: Path, flt: PathFilter, rootfs: Path, dest: str, prefix: str = "") -> None:
-    """Merge the kept entries below `base` into `dest` of the root file system at `rootfs`."""
-    target = inside(rootfs, dest)
-    target.mkdir(parents=True, exist_ok=True)
-    for rel, path in walk(base, flt, prefix):
-        copy_entry(path, entry_in(rootfs, f"{dest}/{rel}"))
-
-
 def remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()

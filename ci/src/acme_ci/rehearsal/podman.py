@@ -47,10 +47,6 @@ async def podman(
     return out
 
 
-async def image_exists(ref: str) -> bool:
-    return (await podman("image", "exists", ref, check=False)).code == 0
-
-
 async def image_config(ref: str) -> dict[str, Any]:
     """The OCI config of an image (Env, Entrypoint, Cmd, WorkingDir, ExposedPorts, Labels)."""
     done = await podman("image", "inspect", ref)
