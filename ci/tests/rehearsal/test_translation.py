@@ -26,7 +26,13 @@ from acme_ci.dagger.maintenance import Targets, subsystems_to_run
 from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.rehearsal import cli
 from acme_ci.rehearsal.evaluator import dispatch as engine_module
-from acme_ci.rehearsal.evaluator.dispatch import LAYER_TAG, Engine, ImageSource, NoStandInError, references
+from acme_ci.rehearsal.evaluator.dispatch import (
+    LAYER_TAG,
+    Engine,
+    ImageSource,
+    NoStandInError,
+    references,
+)
 from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.ignore import PathFilter
 from acme_ci.rehearsal.podman import Done, entrypoint_flag

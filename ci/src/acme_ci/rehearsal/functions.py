@@ -21,10 +21,10 @@ from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.maintenance import MaintenanceFailedError
 from acme_ci.rehearsal.evaluator.dispatch import Engine, env_pairs
+from acme_ci.rehearsal.evaluator.values import Ctr, Layer, Svc
 from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, podman
 from acme_ci.rehearsal.registry import RegistryError, local_registry
 from acme_ci.rehearsal.session import Rehearsal
-from acme_ci.rehearsal.values import Ctr, Layer, Svc
 
 # What every service must answer with 200 (acme-health's probes and the root route).
 ROUTES = ("/readiness", "/liveness", "/")

@@ -23,8 +23,8 @@ import anyio
 
 from acme_ci.dagger import containers
 from acme_ci.rehearsal.evaluator.dispatch import ImageSource, NoStandInError, Report
+from acme_ci.rehearsal.evaluator.values import digest_of
 from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag, podman
-from acme_ci.rehearsal.values import digest_of
 
 PREFIX = "localhost/acme-stand-in"
 LABEL = "acme.rehearsal.recipe"

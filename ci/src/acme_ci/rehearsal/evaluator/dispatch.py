@@ -31,9 +31,7 @@ from gql import gql
 
 from acme_ci.rehearsal import fs
 from acme_ci.rehearsal.converter import one_converter
-from acme_ci.rehearsal.ignore import PathFilter
-from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, image_config, podman
-from acme_ci.rehearsal.values import (
+from acme_ci.rehearsal.evaluator.values import (
     CacheVolume,
     CopyDir,
     CopyFile,
@@ -50,6 +48,8 @@ from acme_ci.rehearsal.values import (
     Svc,
     digest_of,
 )
+from acme_ci.rehearsal.ignore import PathFilter
+from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, image_config, podman
 
 Report = Callable[[str], None]
 # A probe waits this long for a bound service's ports, as the engine's health check does.
