@@ -39,7 +39,7 @@ class RunSettings:
 
 
 @dataclass(frozen=True)
-class RunResult:
+class MaintenanceRun:
     """The subsystem reports of a run, and the signal that interrupted it, if any."""
 
     subsystems: tuple[SubsystemReport, ...]
@@ -263,7 +263,7 @@ async def _watch_signals(scope: anyio.CancelScope, tracker: _Tracker) -> None:
 
 async def run(
     plans: Sequence[SubsystemPlan], settings: RunSettings, *, handle_signals: bool = False
-) -> RunResult:
+) -> MaintenanceRun:
     """Run every plan concurrently; return one report per plan, finished or not.
 
     With ``handle_signals`` (the CLI, in the main thread) SIGINT and SIGTERM stop the
@@ -278,7 +278,7 @@ async def run(
                 work.start_soon(_run_subsystem, plan, tracker)
         outer.cancel_scope.cancel()
     reports = tuple(tracker.final.get(p.name) or tracker.unfinished(p.name) for p in plans)
-    return RunResult(
+    return MaintenanceRun(
         subsystems=reports,
         duration_s=time.monotonic() - tracker.started,
         interrupted=tracker.interrupted,
