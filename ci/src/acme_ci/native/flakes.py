@@ -37,10 +37,3 @@ def append_flakes(record: Path, flakes: Iterable[Flake], commit: str | None) -> 
             os.write(fd, line.encode())
     finally:
         os.close(fd)
-
-
-def read_flakes(record: Path) -> list[dict[str, object]]:
-    """Every recorded flake, oldest first; an absent record is empty."""
-    if not record.exists():
-        return []
-    return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines() if line]

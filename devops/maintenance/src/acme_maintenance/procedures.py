@@ -154,8 +154,3 @@ S3: Procedure[S3Operations] = Procedure(
         ),
     ),
 )
-
-
-def operation_kind(operation: Operation[B]) -> str:
-    """The name under which the original table lists this operation."""
-    return operation.kind or operation.name
