@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The pipeline's human entry point: ./pipeline.sh ci|plan|test|cd|rehearse [flags]  (see acme-ci --help).
 # Bootstraps uv when it is missing, syncs the workspace environment from the lock file,
-# then hands over to acme-ci (which picks Dagger when an engine answers, else runs natively).
+# then hands over to acme-ci (which picks the Dagger runner when a Dagger engine answers, else
+# runs natively).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -135,7 +135,7 @@ def baseline(root: Path) -> Sample:
 def acme_ci(root: Path, jobs: int, *flags: str, executable: Path | None = None) -> Sample:
     report = root / ".acme" / "bench-report.json"
     acme = (executable or root) / ".venv" / "bin" / "acme-ci"
-    command = [str(acme), "ci", "--engine", "native",
+    command = [str(acme), "ci", "--runner", "native",
                "--jobs", str(jobs), "--report", str(report), *flags]  # fmt: skip
     started, cpu = time.monotonic(), children_cpu()
     code = sh(command, root, check=False)

@@ -255,7 +255,7 @@ def test_events_report_each_start_and_each_end_with_its_result() -> None:
         assert event.kind == event.result.status
     blocked = {r.step_id: r.blocked_by for r in run.results if r.status == "blocked"}
     assert blocked == {"log:build": ("log:test",), "user:build": ("log:test",)}
-    assert run.engine == "native"
+    assert run.runner == "native"
     assert run.expected == {}
 
 
@@ -266,7 +266,7 @@ def test_an_executor_error_is_that_steps_failure_timed_within_the_run() -> None:
     run, _ = _run(
         plan,
         Scripted(raising=frozenset({"user:lint"})),
-        engine="dagger",
+        runner="dagger",
         expected={"log:lint": 2.0},
     )
     elapsed = time.monotonic() - began
@@ -274,7 +274,7 @@ def test_an_executor_error_is_that_steps_failure_timed_within_the_run() -> None:
     assert broken.status == "failed"
     assert broken.output == "executor error: OSError: disk full"
     assert 0.01 <= broken.duration <= run.duration <= elapsed
-    assert run.engine == "dagger"
+    assert run.runner == "dagger"
     assert run.expected == {"log:lint": 2.0}
 
 

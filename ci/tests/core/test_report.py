@@ -100,7 +100,7 @@ def test_summary_counts_critical_path_flakes_warnings_and_failures() -> None:
     # The cache hit costs nothing: a's chain took 3.25 s, b:test alone 4.0 s.
     assert "Critical path (4.0s): b:test" in text.splitlines()
     assert "Expected critical path: - (no recorded durations yet)" in text
-    assert "5 steps: 2 passed, 1 cached, 1 failed, 1 blocked in 6.5s (engine: native)" in text
+    assert "5 steps: 2 passed, 1 cached, 1 failed, 1 blocked in 6.5s (runner: native)" in text
     assert "Flaky tests (passed after a rerun): 1" in text
     assert "  a: tests/test_x.py::test_slow after 3 attempts" in text.splitlines()
     assert "warning: cache store unavailable: disk full" in text.splitlines()
@@ -117,13 +117,13 @@ def test_summary_marks_flakes_replayed_from_the_cache_and_uses_expected_duration
         PLAN,
         (replayed,),
         duration=0.04,
-        engine="dagger",
+        runner="dagger",
         expected={"a:lint": 3.0, "a:build": 1.5, "b:test": 4.0},
     )
     text = summary_text(run)
     assert "  a: tests/test_x.py::test_slow after 3 attempts (in the cached run)" in text
     assert "Expected critical path (4.5s): a:lint -> a:build" in text
-    assert "1 steps: 1 cached in 0.0s (engine: dagger)" in text
+    assert "1 steps: 1 cached in 0.0s (runner: dagger)" in text
     assert "FAILED" not in text
     assert "warning:" not in text
 
@@ -131,7 +131,7 @@ def test_summary_marks_flakes_replayed_from_the_cache_and_uses_expected_duration
 def test_summary_of_an_empty_run() -> None:
     text = summary_text(RunResult(Plan(()), (), duration=0.0))
     assert "Critical path (0.0s): -" in text
-    assert "0 steps: nothing to do in 0.0s (engine: native)" in text
+    assert "0 steps: nothing to do in 0.0s (runner: native)" in text
     assert "Flaky" not in text
 
 
@@ -144,7 +144,7 @@ def test_summary_without_a_log_or_failing_tests_shows_only_the_output() -> None:
 def test_report_data_is_the_whole_run_as_json() -> None:
     data = json.loads(json.dumps(report_data(RUN)))
     assert data["ok"] is False
-    assert data["engine"] == "native"
+    assert data["runner"] == "native"
     assert data["duration"] == 6.5
     assert data["selection"] == {
         "note": "2 of 3 packages affected",
@@ -212,7 +212,7 @@ def test_markdown_summary_of_a_green_run_keeps_only_the_log_tail() -> None:
         PLAN,
         (StepResult("a:lint", "passed", duration=2.0),),
         duration=2.0,
-        engine="dagger",
+        runner="dagger",
         expected={"a:lint": 2.0, "a:build": 1.0},
     )
     text = report_markdown(run)

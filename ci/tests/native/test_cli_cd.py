@@ -67,7 +67,7 @@ def serve_with(bin_dir: Path, script: str, patch: pytest.MonkeyPatch) -> None:
 
 
 def cd(repo: Repo, *args: str) -> int:
-    return main(["-C", str(repo.root), "cd", "--engine", "native", "--jobs", "2", *args])
+    return main(["-C", str(repo.root), "cd", "--runner", "native", "--jobs", "2", *args])
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_core_value() -> None:
 
 
 def ci(repo: Repo, *args: str) -> int:
-    return main(["-C", str(repo.root), "ci", "--engine", "native", "--jobs", "2", *args])
+    return main(["-C", str(repo.root), "ci", "--runner", "native", "--jobs", "2", *args])
 
 
 def statuses(report: Path) -> dict[str, str]:
@@ -88,7 +88,7 @@ def test_cold_then_warm_then_one_service_then_one_library(
     # TOML memo answers): those imports are its cost.
     script = (
         "import sys\nfrom acme_ci.native.cli import main\n"
-        "code = main(['-C', sys.argv[1], 'ci', '--engine', 'native'])\n"
+        "code = main(['-C', sys.argv[1], 'ci', '--runner', 'native'])\n"
         "heavy = ('anyio', 'asyncio', 'tarfile', 'xml.etree.ElementTree', 'boto3', 'tomllib',\n"
         "         'acme_ci.native.remote_cache')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules], code)\n"
@@ -210,7 +210,7 @@ def test_bad_input_exits_2_with_a_clear_message(
     not_git.mkdir()
     (not_git / "pyproject.toml").write_text((repo.root / "pyproject.toml").read_text())
     (not_git / "libs").symlink_to(repo.root / "libs")
-    assert main(["-C", str(not_git), "ci", "--engine", "native", "--base", "main"]) == 2
+    assert main(["-C", str(not_git), "ci", "--runner", "native", "--base", "main"]) == 2
     assert "is not a git repository" in capsys.readouterr().err
     assert main(["-C", str(tmp_path), "plan"]) == 2
     assert "no uv workspace found" in capsys.readouterr().err

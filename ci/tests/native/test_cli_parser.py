@@ -14,7 +14,8 @@ ACCEPTED = [
     ["-C", "ci", "ci", "--all", "--jobs", "3"],  # -C's value may look like a verb
     ["-Csomewhere", "plan", "--base", "origin/main", "--format", "json"],
     ["ci", "--package", "a", "--package", "b", "--no-cache", "--schedule", "plan-order"],
-    ["ci", "--cache-url", "s3://b/p", "--cache-read-only", "--engine", "native"],
+    ["ci", "--cache-url", "s3://b/p", "--cache-read-only", "--runner", "native"],
+    ["cd", "--version", "1.2.0", "--engine", "dagger"],  # --runner's deprecated alias
     ["test", "--jobs", "1", "--report", "r.json"],
     ["cd", "--version", "1.2.0", "--artifacts", "out", "--jobs", "2"],
 ]
@@ -26,6 +27,8 @@ REFUSED = [
     ["ci", "--all", "--package", "a"],
     ["plan", "--jobs", "2"],
     ["cd"],  # --version is required
+    ["ci", "--runner", "docker"],
+    ["ci", "--engine", "docker"],
     ["-C"],
     ["--", "ci"],
 ]
@@ -65,3 +68,20 @@ def test_the_verb_is_read_past_the_directory_option() -> None:
     assert invoked_verb(["-Cdir", "cd", "--version", "1"]) == "cd"
     assert invoked_verb(["--help"]) is None
     assert invoked_verb(["nonsense", "ci"]) is None
+
+
+@pytest.mark.parametrize("verb", [["ci"], ["cd", "--version", "1.2.0"]])
+def test_the_old_engine_flag_is_runner_under_its_old_name_hidden_from_help(
+    verb: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for runner in ("auto", "native", "dagger"):
+        old = build_parser().parse_args([*verb, "--engine", runner])
+        assert vars(old) == vars(build_parser().parse_args([*verb, "--runner", runner]))
+        assert old.runner == runner
+    assert capsys.readouterr().err.count("warning: --engine is deprecated, use --runner") == 3
+    assert build_parser().parse_args(verb).runner == "auto"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*verb, "--help"])
+    help_text = capsys.readouterr().out
+    assert "--runner {auto,native,dagger}" in help_text
+    assert "--engine" not in help_text

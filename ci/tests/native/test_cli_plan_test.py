@@ -1,4 +1,4 @@
-"""`acme-ci plan`, `acme-ci test` and engine choice on a generated workspace."""
+"""`acme-ci plan`, `acme-ci test` and the runner's choice on a generated workspace."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from acme_ci.native.cli import main
-from acme_ci.native.runner_choice import EngineError, choose_engine
+from acme_ci.native.runner_choice import RunnerUnavailableError, choose_runner
 
 from ..conftest import Repo, git
 
@@ -87,19 +87,30 @@ def test_a_package_without_tests_fails_the_test_command(
     assert "core: pytest collected no tests" in capsys.readouterr().out
 
 
-def test_engine_dagger_without_an_engine_fails_fast(
+def test_runner_dagger_without_a_dagger_cli_fails_fast(
     repo: Repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no dagger, no docker
-    assert main(["-C", str(repo.root), "ci", "--engine", "dagger"]) == 2
-    assert "--engine dagger: no `dagger` CLI on PATH" in capsys.readouterr().err
-    choice = choose_engine("auto", env={})
+    assert main(["-C", str(repo.root), "ci", "--runner", "dagger"]) == 2
+    assert "--runner dagger: no `dagger` CLI on PATH" in capsys.readouterr().err
+    choice = choose_runner("auto", env={})
     assert (choice.name, choice.why) == ("native", "auto: no `dagger` CLI on PATH")
-    with pytest.raises(EngineError, match="no --package"):
-        choose_engine("dagger", unsupported="the Dagger module has no --package selection")
+    with pytest.raises(RunnerUnavailableError, match="no --package"):
+        choose_runner("dagger", unsupported="the Dagger module has no --package selection")
 
 
-def test_engine_dagger_with_a_cli_but_no_engine_fails_fast(
+def test_the_old_engine_flag_still_chooses_the_runner_with_a_deprecation_warning(
+    repo: Repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Scripts written for `--engine` keep working (test_cli_parser: the same choice)."""
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dagger, no docker
+    assert main(["-C", str(repo.root), "ci", "--engine", "dagger"]) == 2
+    err = capsys.readouterr().err
+    assert "warning: --engine is deprecated, use --runner" in err
+    assert "--runner dagger: no `dagger` CLI on PATH" in err
+
+
+def test_runner_dagger_with_a_cli_but_no_dagger_engine_fails_fast(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     fake = tmp_path / "dagger"
@@ -107,9 +118,9 @@ def test_engine_dagger_with_a_cli_but_no_engine_fails_fast(
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
     env = {"_EXPERIMENTAL_DAGGER_RUNNER_HOST": "unix:///nonexistent"}
-    with pytest.raises(EngineError, match="cannot connect to the engine"):
-        choose_engine("dagger", env=env)
-    assert choose_engine("auto", env=env).name == "native"
+    with pytest.raises(RunnerUnavailableError, match="cannot connect to the engine"):
+        choose_runner("dagger", env=env)
+    assert choose_runner("auto", env=env).name == "native"
 
 
 def test_the_console_script_flushes_everything_and_keeps_the_exit_code(repo: Repo) -> None:

@@ -13,7 +13,7 @@ def report_data(run: RunResult) -> dict[str, Any]:
     expected_path, expected_length = run.expected_critical_path()
     return {
         "ok": run.ok,
-        "engine": run.engine,
+        "runner": run.runner,
         "duration": round(run.duration, 3),
         "selection": {
             "note": run.plan.selection.note,
@@ -52,7 +52,7 @@ def report_markdown(run: RunResult, title: str = "acme-ci") -> str:
     """A Markdown summary: verdict, table, critical path, flakes and failures."""
     verdict = "passed" if run.ok else "FAILED"
     lines = [
-        f"## {title}: {verdict} in {run.duration:.1f}s ({run.engine})",
+        f"## {title}: {verdict} in {run.duration:.1f}s ({run.runner})",
         "",
         f"_{run.plan.selection.note}_",
         "",

@@ -1,7 +1,7 @@
-"""Engine-neutral async execution of a plan: needs first, bounded concurrency, every outcome kept.
+"""A plan executed, shell-neutral and async: needs first, bounded concurrency, every outcome kept.
 
-Both shells use it: the native runner with a subprocess executor, the Dagger module with an
-executor that runs the same argv in a container.
+Both runners use it: the native runner with a subprocess executor, the Dagger runner (the
+module) with an executor that runs the same argv in a container.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class RunResult:
     plan: Plan
     results: tuple[StepResult, ...]
     duration: float
-    engine: str = "native"
+    # Which runner ran it: "native" or "dagger".
+    runner: str = "native"
     warnings: tuple[str, ...] = field(default_factory=tuple)
     # Expected step durations from earlier runs (empty: never measured).
     expected: Mapping[str, float] = field(default_factory=dict)
@@ -119,7 +120,7 @@ async def run_plan(
     *,
     jobs: int,
     on_event: EventHandler | None = None,
-    engine: str = "native",
+    runner: str = "native",
     expected: Mapping[str, float] | None = None,
     longest_chain_first: bool = True,
     unseen_first: Sequence[str] = (),
@@ -166,7 +167,7 @@ async def run_plan(
         plan=plan,
         results=tuple(walk.results[s.id] for s in plan.steps),
         duration=time.monotonic() - started,
-        engine=engine,
+        runner=runner,
         expected=expected,
     )
 

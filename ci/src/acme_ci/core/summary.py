@@ -40,7 +40,7 @@ def summary_text(run: RunResult) -> str:
     )
     lines.append(
         f"{len(run.results)} steps: {counts or 'nothing to do'} in {run.duration:.1f}s "
-        f"(engine: {run.engine})"
+        f"(runner: {run.runner})"
     )
     if run.remote_cache is not None:
         hits = sum(1 for r in run.results if r.cache_source == "remote")

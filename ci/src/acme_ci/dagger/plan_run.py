@@ -88,7 +88,7 @@ async def run_in_containers(
     executor = ContainerExecutor(lambda step: step_container(source, envs, step, root))
     if cache is not None:
         executor.remote = remote_step_cache(source, envs, root, cache)
-    run = await run_plan(plan, executor, jobs=jobs, engine="dagger")
+    run = await run_plan(plan, executor, jobs=jobs, runner="dagger")
     if executor.remote is not None:
         remote = executor.remote
         warnings = (*run.warnings, *remote.warnings, *filter(None, [remote.skipped]))

@@ -8,7 +8,26 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
+
+RUNNERS = ("auto", "native", "dagger")
+
+
+class _DeprecatedAlias(argparse.Action):
+    """Stores like the option it stands for, and says on stderr which one to use instead."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        print(
+            f"acme-ci: warning: {option_string} is deprecated, use --{self.dest}",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
 
 
 def _selection_flags(parser: argparse.ArgumentParser) -> None:
@@ -64,10 +83,15 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         "default: main)",
     )
     parser.add_argument(
-        "--engine",
-        choices=("auto", "native", "dagger"),
+        "--runner",
+        choices=RUNNERS,
         default="auto",
-        help="auto = Dagger when an engine answers, else native",
+        help="which runs the pipeline: auto = the Dagger runner when a Dagger engine answers, "
+        "else the native runner",
+    )
+    # Its old name, kept so existing scripts still work; hidden from --help.
+    parser.add_argument(
+        "--engine", choices=RUNNERS, dest="runner", action=_DeprecatedAlias, help=argparse.SUPPRESS
     )
 
 

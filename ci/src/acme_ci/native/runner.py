@@ -142,7 +142,7 @@ def _from_local_cache(
         plan=plan,
         results=tuple(results),
         duration=time.monotonic() - started,
-        engine="native",
+        runner="native",
         expected=expected,
     )
 
@@ -161,7 +161,7 @@ async def _run(
         executor,
         jobs=jobs,
         on_event=on_event,
-        engine="native",
+        runner="native",
         expected=expected,
         longest_chain_first=longest_chain_first,
         unseen_first=unseen_first,

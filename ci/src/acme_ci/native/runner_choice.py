@@ -1,4 +1,5 @@
-"""Which engine runs the pipeline: Dagger when a CLI and an engine answer, else native."""
+"""Which runner runs the pipeline: the Dagger runner when its CLI and a Dagger engine answer,
+else the native runner."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from pathlib import Path
 PROBE_TIMEOUT = 10.0
 
 
-class EngineError(Exception):
-    """`--engine dagger` was asked for and no Dagger engine can be reached."""
+class RunnerUnavailableError(Exception):
+    """`--runner dagger` was asked for and no Dagger engine can be reached."""
 
 
 @dataclass(frozen=True)
-class EngineChoice:
-    """The engine a run uses, and why (shown on the run's first line)."""
+class RunnerChoice:
+    """The runner a run uses, and why (shown on the run's first line)."""
 
     name: str  # "native" | "dagger"
     why: str
@@ -48,27 +49,28 @@ def dagger_status(env: Mapping[str, str]) -> tuple[bool, str]:
     return True, f"Dagger engine reachable ({probe.stdout.strip() or 'version unknown'})"
 
 
-def choose_engine(
+def choose_runner(
     requested: str, env: Mapping[str, str] | None = None, unsupported: str | None = None
-) -> EngineChoice:
-    """Resolve `auto|native|dagger`; EngineError when dagger is required and unreachable.
+) -> RunnerChoice:
+    """Resolve `auto|native|dagger`; RunnerUnavailableError when dagger is required and
+    no Dagger engine can be reached.
 
     `unsupported` says why the Dagger module cannot serve this request (auto then runs native).
     """
     if requested == "native":
-        return EngineChoice("native", "--engine native")
+        return RunnerChoice("native", "--runner native")
     if unsupported is not None:
         ok, why = False, unsupported
     else:
         ok, why = dagger_status(os.environ if env is None else env)
     if ok:
-        return EngineChoice("dagger", why)
+        return RunnerChoice("dagger", why)
     if requested == "dagger":
-        raise EngineError(
-            f"--engine dagger: {why}; install the dagger CLI and start an engine, "
-            f"or use --engine native"
+        raise RunnerUnavailableError(
+            f"--runner dagger: {why}; install the dagger CLI and start a Dagger engine, "
+            f"or use --runner native"
         )
-    return EngineChoice("native", f"auto: {why}")
+    return RunnerChoice("native", f"auto: {why}")
 
 
 def run_on_dagger(root: Path, function: str, flags: list[str]) -> int:

@@ -30,7 +30,7 @@ from acme_ci.native.commands.common import (
 )
 from acme_ci.native.publish import PublishError, VersionError, check_version, publish
 from acme_ci.native.runner import new_run_id
-from acme_ci.native.runner_choice import choose_engine, run_on_dagger
+from acme_ci.native.runner_choice import choose_runner, run_on_dagger
 from acme_ci.native.smoke import services, smoke_service
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
@@ -65,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
         version = check_version(args.version)
         root, ws = load(args)
         remote = remote_settings(args, root)
-        choice = choose_engine(args.engine)
+        choice = choose_runner(args.runner)
     except (*USAGE_ERRORS, VersionError) as error:
         return usage_error(error)
-    print(f"engine: {choice.name} ({choice.why})", flush=True)
+    print(f"runner: {choice.name} ({choice.why})", flush=True)
     artifacts = Path(args.artifacts) if args.artifacts else root / "dist" / "release" / version
     log_dir = root / ".acme" / "logs" / f"cd-{new_run_id()}"
 

@@ -14,15 +14,15 @@ from acme_ci.native.commands.common import (
     usage_error,
 )
 from acme_ci.native.runner import plan_for
-from acme_ci.native.runner_choice import choose_engine, run_on_dagger
+from acme_ci.native.runner_choice import choose_runner, run_on_dagger
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         root, ws = load(args)
         unsupported = "the Dagger module has no --package selection" if args.package else None
-        choice = choose_engine(args.engine, unsupported=unsupported)
-        print(f"engine: {choice.name} ({choice.why})", flush=True)
+        choice = choose_runner(args.runner, unsupported=unsupported)
+        print(f"runner: {choice.name} ({choice.why})", flush=True)
         if choice.name == "dagger":
             flags = ["--jobs", str(args.jobs), *(["--base", args.base] if args.base else [])]
             return run_on_dagger(root, "ci", [*flags, *(["--all"] if args.all else [])])

@@ -20,7 +20,7 @@ from acme_ci.native.console import Progress
 from acme_ci.native.discover import find_root, load_workspace
 from acme_ci.native.git import GitError
 from acme_ci.native.runner import SelectionRequest, run_native
-from acme_ci.native.runner_choice import EngineError
+from acme_ci.native.runner_choice import RunnerUnavailableError
 
 if TYPE_CHECKING:  # the remote cache's module loads only when a cache URL is set
     from acme_ci.native.remote_cache import RemoteSettings
@@ -34,7 +34,13 @@ class RemoteFlagsError(Exception):
 
 
 # Failures the user fixes by changing the command or the repository: exit 2, never a traceback.
-USAGE_ERRORS = (WorkspaceError, SelectionError, GitError, EngineError, RemoteFlagsError)
+USAGE_ERRORS = (
+    WorkspaceError,
+    SelectionError,
+    GitError,
+    RunnerUnavailableError,
+    RemoteFlagsError,
+)
 
 
 def load(args: argparse.Namespace) -> tuple[Path, Workspace]:
