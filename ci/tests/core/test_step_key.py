@@ -1,9 +1,8 @@
-"""A container step's cache key and the entry format both shells share, without an engine.
+"""A container step's cache key, without an engine.
 
 The key must change when, and only when, what the step runs or reads changes, never with
-where the checkout lives or why the step was selected; an entry written by one shell must be
-accepted by the other, and a damaged one refused. Fast companions of the core tests in
-test_dagger_remote_cache.py (which imports dagger), added for mutation testing
+where the checkout lives or why the step was selected. Fast companions of the key tests in
+tests/dagger/test_remote_cache.py (which imports dagger), run by mutation testing
 (bench/mutation.py).
 """
 
@@ -11,18 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from acme_ci.core import entry_format
-from acme_ci.core.entry_format import checksum_problem, entry_checksum, entry_document
 from acme_ci.core.plan import Step
 from acme_ci.core.step_key import HostPathError, container_step_key
-from acme_ci.native.cache import Cache, CachedResult, _checksum
 
 STEP = Step(
     id="acme-logger:test",
@@ -38,16 +33,6 @@ STEP = Step(
 )
 DIGESTS = {"uv.lock": "sha256:aa", "pyproject.toml": "sha256:bb", "libs/logger": "sha256:cc"}
 ENVIRONMENT = {"engine": "dagger", "python": "python:3.12-slim", "uv": "uv:0.5"}
-META: dict[str, Any] = {
-    "step_id": STEP.id,
-    "duration": 1.5,
-    "output": "4 passed",
-    "attempts": 1,
-    "flakes": [],
-    "passed_tests": 4,
-    "skipped_tests": 0,
-}
-FILES = {".acme/junit/acme-logger.xml": b"<testsuites/>", "dist/w.whl": b"\0wheel"}
 
 
 def key(
@@ -169,49 +154,3 @@ def test_a_host_path_never_enters_a_key(bad: str) -> None:
 def test_root_relative_paths_with_dots_in_names_are_inputs_like_any_other() -> None:
     dotted = {"..hidden/x": "sha256:1", "libs/a..b": "sha256:2", ".github": "sha256:3"}
     assert key(digests=dotted) != key(digests={})
-
-
-# ---------------------------------------------------------------- the entry
-
-
-def test_the_entry_checksum_is_the_native_caches(tmp_path: Path) -> None:
-    """Both shells check an entry the same way: pathlib's order, part by part ('a/x' sorts
-    before 'a-b/x' there, not as strings)."""
-    files = {"a/x": b"1", "a-b/x": b"2", "a.txt": b"3", **FILES}
-    for name, data in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
-    assert entry_checksum(META, files) == _checksum(META, tmp_path)
-    assert entry_checksum(META, {}) == _checksum(META, tmp_path / "absent")
-
-
-def test_an_entry_written_here_is_a_native_cache_hit(tmp_path: Path) -> None:
-    cache = Cache(tmp_path / "cache", tmp_path / "checkout")
-    entry = tmp_path / "cache" / "ke" / ("ke" + "y" * 62)
-    for name, data in FILES.items():
-        (entry / "outputs" / name).parent.mkdir(parents=True, exist_ok=True)
-        (entry / "outputs" / name).write_bytes(data)
-    (entry / "entry.json").write_text(json.dumps(entry_document(META, FILES)), encoding="utf-8")
-    step = dataclasses.replace(STEP, outputs=tuple(FILES))
-    hit = cache.load(entry.name, step)
-    assert hit == CachedResult(
-        step_id=STEP.id, duration=1.5, output="4 passed", attempts=1, flakes=(), passed_tests=4
-    )
-    assert (tmp_path / "checkout" / "dist/w.whl").read_bytes() == b"\0wheel"
-
-
-def test_an_entry_the_native_cache_stored_passes_the_check(tmp_path: Path) -> None:
-    checkout = tmp_path / "checkout"
-    for name, data in FILES.items():
-        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / name).write_bytes(data)
-    result = CachedResult(STEP.id, 1.5, "4 passed", 1, (), passed_tests=4)
-    cache = Cache(tmp_path / "cache", checkout)
-    entry_key = "ab" * 32
-    cache.store(entry_key, dataclasses.replace(STEP, outputs=tuple(FILES)), result)
-    stored = tmp_path / "cache" / "ab" / entry_key
-    document = json.loads((stored / "entry.json").read_text(encoding="utf-8"))
-    assert checksum_problem(document, FILES) is None
-    assert checksum_problem(document, {**FILES, "dist/w.whl": b"\0other"}) == (
-        "checksum mismatch (damaged entry)"
-    )

@@ -1,10 +1,7 @@
-"""The remote step cache on Dagger.
-
-Two halves. The in-container side (`python -m acme_ci.entries.cli`) runs here
-for real against a moto S3 server on 127.0.0.1, beside the native remote cache, to prove both
-shells write and read the same signed entries. The Dagger side is inspected offline, as the
-other module functions are (test_pipeline.FakeEngine): the digests a key is made of,
-the lookup and store execs, their secrets and per-call input, a hit skipping the step.
+"""The remote step cache on Dagger, inspected offline as the other module functions are
+(test_pipeline.FakeEngine): the digests a key is made of, the lookup and store execs of the
+entries CLI, their secrets and per-call input, a hit skipping the step. The CLI itself runs
+for real against a moto S3 server in tests/entries/test_cli.py.
 """
 
 # mypy: disable-error-code="attr-defined, call-arg"
@@ -12,48 +9,36 @@ the lookup and store execs, their secrets and per-call input, a hit skipping the
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 import shutil
 import subprocess
-import sys
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import dagger
 import pytest
 from dagger import dag
 from dagger._exceptions import QueryErrorValue
 from dagger.client._core import Context
 from gql import gql
-from moto.server import ThreadedMotoServer
-from mypy_boto3_s3 import S3Client
 
 from acme_ci.core.affected import Selection, select_all, select_packages
-from acme_ci.core.entry_format import entry_checksum
 from acme_ci.core.plan import PlanOptions, Step, make_plan
-from acme_ci.core.remote_cache import RemoteCacheError, entry_metadata, parse_cache_url
+from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.step_key import HostPathError, container_step_key
 from acme_ci.core.workspace import Workspace, parse_workspace
 from acme_ci.dagger import containers as images
 from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions, StepInputs, step_inputs
 from acme_ci.dagger.source import SOURCE_IGNORE
-from acme_ci.entries import cli
-from acme_ci.native.cache import Cache, CachedResult, _checksum
-from acme_ci.native.remote_cache import RemoteCache, RemoteSettings
 from acme_ci.rehearsal.converter import one_converter
 
 from .test_pipeline import ROOT, Chain, FakeEngine, args_of, chain_of, execs
 
 BUCKET = "acme-cache"
 URL = f"s3://{BUCKET}/ci"
-KEY = "ab" * 32
 STEP = Step(
     id="acme-logger:build",
     package="acme-logger",
@@ -66,18 +51,9 @@ STEP = Step(
     outputs=("dist/acme-logger",),
     reason="--all",
 )
-META = {
-    "step_id": STEP.id,
-    "duration": 1.5,
-    "output": "built",
-    "attempts": 1,
-    "flakes": [],
-    "passed_tests": 0,
-    "skipped_tests": 0,
-}
 
 
-# ---------------------------------------------------------------- the core: key and entry
+# ---------------------------------------------------------------- the key
 
 
 def test_a_key_depends_on_content_digests_and_never_accepts_a_host_path() -> None:
@@ -117,203 +93,6 @@ def test_a_build_is_keyed_on_its_own_tree_and_a_test_on_its_dependencies_too() -
     build = step_inputs(ws, plan.get("user:build"), "ci", ())
     assert test == StepInputs(manifests, ("services/user", "common/log"))
     assert build == StepInputs(manifests, ("services/user",))
-
-
-def test_the_entry_checksum_is_the_native_caches(tmp_path: Path) -> None:
-    """Same order as pathlib's (part by part): 'a/x' sorts before 'a-b/x' there, not in str."""
-    files = {"a/x": b"1", "a-b/x": b"2", "a.txt": b"3", "dist/w.whl": b"\0wheel"}
-    for name, data in files.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
-    assert entry_checksum(META, files) == _checksum(META, tmp_path)
-
-
-# ---------------------------------------------------------------- in the container, on moto
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Client:
-    for name, value in {
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "ACME_CACHE_URL": URL,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ACME_CACHE_SIGNING_KEY", raising=False)
-    client = boto3.client("s3", endpoint_url=endpoint)
-    if BUCKET in {b.get("Name") for b in client.list_buckets().get("Buckets", [])}:
-        for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-            client.delete_object(Bucket=BUCKET, Key=item.get("Key", ""))
-    else:
-        client.create_bucket(Bucket=BUCKET)
-    return client
-
-
-def staged(tmp_path: Path, wheel: bytes = b"wheel bytes") -> Path:
-    """What the Dagger shell mounts before a store: meta.json and outputs/."""
-    directory = tmp_path / "store"
-    (directory / "outputs/dist/acme-logger").mkdir(parents=True)
-    (directory / "outputs/dist/acme-logger/acme_logger-0.1.0-py3-none-any.whl").write_bytes(wheel)
-    (directory / "meta.json").write_text(json.dumps(META))
-    return directory
-
-
-def run_cli(*argv: str) -> dict[str, Any]:
-    assert cli.main(list(argv)) == 0
-    directory = Path(argv[argv.index("--dir") + 1])
-    name = cli.STATUS_FILE if argv[0] == "fetch" else cli.STORED_FILE
-    answer: dict[str, Any] = json.loads((directory / name).read_text())
-    return answer
-
-
-def test_store_then_fetch_restores_outputs_and_result(s3: S3Client, tmp_path: Path) -> None:
-    stored = run_cli("store", "--key", KEY, "--scope", "feature/x", "--dir", str(staged(tmp_path)))
-    assert stored["problem"] is None
-    assert stored["bytes"] > 0
-    into = tmp_path / "fetch"
-    # Own scope first, then the default branch's: found in the first.
-    status = run_cli(
-        "fetch", "--key", KEY, "--scope", "main", "--scope", "feature/x", "--dir", str(into)
-    )
-    assert status["hit"]
-    assert status["scope"] == "feature/x"
-    assert status["meta"] == META
-    wheel = into / "entry/outputs/dist/acme-logger/acme_logger-0.1.0-py3-none-any.whl"
-    assert wheel.read_bytes() == b"wheel bytes"
-    miss = run_cli("fetch", "--key", "cd" * 32, "--scope", "main", "--dir", str(tmp_path / "m"))
-    assert miss == {"hit": False, "problems": [], "skipped": None}
-
-
-def test_entries_are_the_native_caches_both_ways(s3: S3Client, tmp_path: Path) -> None:
-    """Same key, same entry: one written in a container is installed and loaded natively,
-    and one written natively is fetched in a container (the keys themselves differ)."""
-    monkey_key = b"k" * 32
-    os.environ["ACME_CACHE_SIGNING_KEY"] = monkey_key.decode()
-    try:
-        run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
-        settings = RemoteSettings(
-            url=URL, scope="main", default_scope="main", signing_key=monkey_key
-        )
-        remote = RemoteCache(settings)
-        fetched = remote.fetch(KEY, STEP.id)
-        assert fetched is not None, remote.problems
-        workspace = tmp_path / "native"
-        cache = Cache(workspace / ".acme/cache", workspace)
-        cache.install(KEY, fetched.content)
-        result = cache.load(KEY, STEP)
-        assert result is not None
-        assert result.output == "built"
-        assert (workspace / "dist/acme-logger/acme_logger-0.1.0-py3-none-any.whl").exists()
-
-        other = "ef" * 32
-        cache.store(other, STEP, CachedResult(STEP.id, 2.0, "native", 1, ()))
-        packed = cache.pack(other)
-        assert packed is not None
-        assert remote.store(other, packed) > 0
-        status = run_cli("fetch", "--key", other, "--scope", "main", "--dir", str(tmp_path / "f"))
-        assert status["hit"]
-        assert status["meta"]["output"] == "native"
-    finally:
-        del os.environ["ACME_CACHE_SIGNING_KEY"]
-
-
-def test_with_a_signing_key_unsigned_or_tampered_entries_are_never_used(
-    s3: S3Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    run_cli("store", "--key", KEY, "--scope", "feature", "--dir", str(staged(tmp_path)))  # unsigned
-    monkeypatch.setenv("ACME_CACHE_SIGNING_KEY", "the-real-key")
-    run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path / "2", b"good")))
-    location = parse_cache_url(URL)
-    signed = s3.get_object(Bucket=BUCKET, Key=location.object_key("main", KEY))
-    body = signed["Body"].read()
-    # Same signature, other bytes: a tampered entry in a third scope.
-    s3.put_object(
-        Bucket=BUCKET,
-        Key=location.object_key("other", KEY),
-        Body=body[:-1] + bytes([body[-1] ^ 1]),
-        Metadata=signed["Metadata"],
-    )
-    status = run_cli(
-        "fetch",
-        "--key",
-        KEY,
-        "--scope",
-        "feature",
-        "--scope",
-        "other",
-        "--dir",
-        str(tmp_path / "f"),
-    )
-    assert not status["hit"]
-    assert "no signature" in status["problems"][0]
-    assert "wrong signature" in status["problems"][1]
-    assert not (tmp_path / "f/entry").exists()
-    good = run_cli(
-        "fetch", "--key", KEY, "--scope", "feature", "--scope", "main", "--dir", str(tmp_path / "g")
-    )
-    assert good["hit"]
-    assert good["scope"] == "main"
-
-
-@pytest.mark.parametrize("filters", [True, False], ids=["data-filter", "python-3.11.2"])
-def test_an_entry_escaping_its_directory_is_refused_with_or_without_tar_filters(
-    s3: S3Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, filters: bool
-) -> None:
-    """The rehearsal's stand-in Python (3.11.2) has no tarfile filters: the lookup crashed on
-    its first hit. Without them, the same members are refused as with the "data" filter."""
-    if not filters:
-        monkeypatch.delattr(tarfile, "data_filter", raising=False)
-    run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
-    good = run_cli("fetch", "--key", KEY, "--scope", "main", "--dir", str(tmp_path / "good"))
-    assert good["hit"]
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("../escaped")
-        info.size = 1
-        tar.addfile(info, io.BytesIO(b"x"))
-    content = buffer.getvalue()
-    s3.put_object(
-        Bucket=BUCKET,
-        Key=parse_cache_url(URL).object_key("main", KEY),
-        Body=content,
-        Metadata=entry_metadata(KEY, content, None),
-    )
-    bad = run_cli("fetch", "--key", KEY, "--scope", "main", "--dir", str(tmp_path / "bad"))
-    assert not bad["hit"]
-    assert "unreadable archive" in bad["problems"][0]
-    assert not (tmp_path / "escaped").exists()
-
-
-def test_a_store_that_fails_is_reported_and_exits_zero(
-    s3: S3Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ACME_CACHE_URL", "s3://no-such-bucket/ci")
-    stored = run_cli("store", "--key", KEY, "--scope", "main", "--dir", str(staged(tmp_path)))
-    assert stored["bytes"] == 0
-    assert "NoSuchBucket" in stored["problem"]
-
-
-def test_the_cli_runs_as_a_module_without_dagger(s3: S3Client, tmp_path: Path) -> None:
-    """The container runs it with `python -m`: it must not need the dagger package."""
-    code = (
-        "import sys, runpy; sys.modules['dagger'] = None; "
-        f"sys.argv = ['x', 'fetch', '--key', '{KEY}', '--scope', 'main', '--dir', '{tmp_path}']; "
-        f"runpy.run_module('{CLI}', run_name='__main__')"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    assert json.loads((tmp_path / cli.STATUS_FILE).read_text())["hit"] is False
 
 
 # ---------------------------------------------------------------- the Dagger side, offline

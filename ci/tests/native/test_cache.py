@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from acme_ci.core.entry_format import CachedResult
 from acme_ci.core.plan import Step
+from acme_ci.entries import CorruptEntryError
 from acme_ci.native import git as git_adapter
-from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
+from acme_ci.native.cache import Cache, FileHasher, step_key
 
 from ..conftest import git
 
@@ -101,7 +103,7 @@ def test_a_corrupt_entry_is_detected_and_discarded(tmp_path: Path, damage: str) 
         (entry / "outputs/dist/p/p.whl").write_bytes(b"tampered")
     else:
         (entry / "entry.json").write_text("{not json")
-    with pytest.raises(CorruptEntry, match="p:build"):
+    with pytest.raises(CorruptEntryError, match="p:build"):
         cache.load(key, STEP)
     assert not entry.exists()
     assert cache.load(key, STEP) is None  # recomputable: a miss, not an error, from now on
@@ -220,7 +222,7 @@ def test_an_installed_entry_that_escapes_its_directory_is_refused(
         info = tarfile.TarInfo("../escaped")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"x"))
-    with pytest.raises(CorruptEntry, match="unreadable archive"):
+    with pytest.raises(CorruptEntryError, match="unreadable archive"):
         cache.install("k" * 64, buffer.getvalue())
     assert not (tmp_path / "cache" / "escaped").exists()
     assert not (tmp_path / "escaped").exists()

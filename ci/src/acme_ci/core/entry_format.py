@@ -16,6 +16,9 @@ from dataclasses import asdict, dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from acme_ci.core.plan import Step
+from acme_ci.core.scheduler import Flake, StepResult
+
 # Hashed into every step key (acme_ci.core.step_key, acme_ci.native.cache): a new format
 # turns every stored entry into a miss, never into a wrong read.
 ENTRY_FORMAT = 2
@@ -34,6 +37,36 @@ class CachedResult:
     flakes: tuple[tuple[str, int], ...]
     passed_tests: int = 0
     skipped_tests: int = 0
+
+    @classmethod
+    def of(cls, result: StepResult) -> CachedResult:
+        """What an entry keeps of a passed step's result."""
+        return cls(
+            step_id=result.step_id,
+            duration=result.duration,
+            output=result.output,
+            attempts=result.attempts,
+            flakes=tuple((flake.test_id, flake.attempts) for flake in result.flakes),
+            passed_tests=result.passed_tests,
+            skipped_tests=result.skipped_tests,
+        )
+
+    def replayed(self, step: Step, key: str, source: str, moved: int) -> StepResult:
+        """`step`'s result served from this entry (`source`: local or remote, `moved`: the
+        bytes fetched for it)."""
+        return StepResult(
+            step.id,
+            "cached",
+            duration=self.duration,
+            output=self.output,
+            attempts=self.attempts,
+            flakes=tuple(Flake(test, step.package, attempts) for test, attempts in self.flakes),
+            passed_tests=self.passed_tests,
+            skipped_tests=self.skipped_tests,
+            cache_key=key,
+            cache_source=source,
+            cache_bytes=moved,
+        )
 
     def meta(self) -> dict[str, Any]:
         """The entry's metadata (`meta` in entry.json)."""

@@ -25,17 +25,18 @@ import anyio
 import dagger
 from dagger import dag
 
-from acme_ci.core.entry_format import OUTPUTS_DIR
+from acme_ci.core.entry_format import OUTPUTS_DIR, CachedResult
 from acme_ci.core.plan import LOCK_FILE, ROOT_MANIFEST, Step
 from acme_ci.core.remote_cache import RemoteCacheError, ScopePolicy, parse_cache_url, scope_policy
-from acme_ci.core.scheduler import Flake, StepResult
+from acme_ci.core.scheduler import StepResult
 from acme_ci.core.step_key import container_step_key
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger import containers
 from acme_ci.dagger.containers import SRC, TOOL_TEST_ROOT_FILES, once_per_call
 from acme_ci.dagger.junit_echo import PLUGIN_SOURCE
+from acme_ci.entries import cli as entries_cli
 
-CLI = "acme_ci.entries.cli"
+CLI = entries_cli.__name__  # run with `python -m` in the container
 CACHE_DIR = "/acme-cache"
 SERVICE_IMAGES = {
     "s3": containers.MOTO_IMAGE,
@@ -204,8 +205,9 @@ class RemoteStepCache:
         scopes = [arg for scope in policy.read for arg in ("--scope", scope)]
         argv = ["python", "-m", CLI, "fetch", "--key", key, *scopes, "--dir", CACHE_DIR]
         ctr = self._container().with_exec(argv)
+        answer = ctr.file(f"{CACHE_DIR}/{entries_cli.STATUS_FILE}")
         try:
-            status = json.loads(await ctr.file(f"{CACHE_DIR}/status.json").contents())
+            status = json.loads(await answer.contents())
             self.warnings.extend(
                 f"remote cache, {step.id}: {p}; the step runs" for p in status.get("problems", [])
             )
@@ -223,16 +225,8 @@ class RemoteStepCache:
         policy = self.options.policy()
         if policy.write is None or self.skipped is not None:
             return 0
-        meta = {
-            "step_id": step.id,
-            "duration": result.duration,
-            "output": result.output,
-            "attempts": result.attempts,
-            "flakes": [[f.test_id, f.attempts] for f in result.flakes],
-            "passed_tests": result.passed_tests,
-            "skipped_tests": result.skipped_tests,
-        }
-        ctr = self._container().with_new_file(f"{CACHE_DIR}/meta.json", json.dumps(meta))
+        meta = json.dumps(CachedResult.of(result).meta())
+        ctr = self._container().with_new_file(f"{CACHE_DIR}/{entries_cli.META_FILE}", meta)
         for output in step.outputs:
             target = f"{CACHE_DIR}/{OUTPUTS_DIR}/{output}"
             if output == step.junit_path:
@@ -240,9 +234,11 @@ class RemoteStepCache:
             else:
                 ctr = ctr.with_directory(target, ran.directory(f"{SRC}/{output}"))
         argv = ["python", "-m", CLI, "store", "--key", key, "--scope", policy.write]
-        ctr = ctr.with_exec([*argv, "--dir", CACHE_DIR])
+        answer = ctr.with_exec([*argv, "--dir", CACHE_DIR]).file(
+            f"{CACHE_DIR}/{entries_cli.STORED_FILE}"
+        )
         try:
-            stored = json.loads(await ctr.file(f"{CACHE_DIR}/stored.json").contents())
+            stored = json.loads(await answer.contents())
             if stored.get("problem"):
                 self.skipped = f"remote cache skipped from {step.id} on: {stored['problem']}"
                 return 0
@@ -260,27 +256,15 @@ class RemoteStepCache:
 
 
 def _cached_result(step: Step, key: str, status: dict[str, Any]) -> StepResult:
-    meta = status["meta"]
-    return StepResult(
-        step.id,
-        "cached",
-        duration=float(meta["duration"]),
-        output=str(meta["output"]),
-        attempts=int(meta["attempts"]),
-        flakes=tuple(Flake(str(t), step.package, int(a)) for t, a in meta["flakes"]),
-        passed_tests=int(meta.get("passed_tests", 0)),
-        skipped_tests=int(meta.get("skipped_tests", 0)),
-        cache_key=key,
-        cache_source="remote",
-        cache_bytes=int(status.get("bytes", 0)),
-    )
+    hit = CachedResult.from_meta(status["meta"])
+    return hit.replayed(step, key, "remote", int(status.get("bytes", 0)))
 
 
 def _outputs(step: Step, fetched: dagger.Container) -> dagger.Container:
     """A container with the entry's outputs where the step would have left them."""
     ctr = dag.container().with_workdir(SRC)
     for output in step.outputs:
-        source = f"{CACHE_DIR}/entry/{OUTPUTS_DIR}/{output}"
+        source = f"{CACHE_DIR}/{entries_cli.FETCHED_DIR}/{OUTPUTS_DIR}/{output}"
         if output == step.junit_path:
             ctr = ctr.with_file(f"{SRC}/{output}", fetched.file(source))
         else:

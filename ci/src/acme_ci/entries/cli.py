@@ -1,10 +1,10 @@
 """The remote step cache's lookup and store, run INSIDE a container by the Dagger shell.
 
 `python -m acme_ci.entries.cli fetch|store --key KEY --scope SCOPE... --dir DIR`
-in the module package's container (it has boto3). The Dagger shell never imports this
-module: it builds the exec, passes the credentials as secret variables (AWS_*,
-ACME_CACHE_SIGNING_KEY) and reads the answer from a JSON file under DIR. Nothing here
-imports dagger, so it runs wherever acme-ci is installed.
+in the module package's container (it has boto3). The Dagger shell builds the exec, passes
+the credentials as secret variables (AWS_*, ACME_CACHE_SIGNING_KEY) and reads the answer
+from a JSON file under DIR (the names below). Nothing here imports dagger, so it runs
+wherever acme-ci is installed.
 
 fetch: the first usable entry among the scopes, in order, unpacked to DIR/entry
 (entry.json + outputs/); DIR/status.json says hit or miss, and why an entry was not used
@@ -17,51 +17,29 @@ never fails a run, the answer carries it.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
 import sys
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acme_ci.core.entry_format import (
-    ENTRY_FILE,
-    OUTPUTS_DIR,
-    archive_member_problem,
-    checksum_problem,
-    entry_document,
-)
-from acme_ci.core.remote_cache import (
-    RemoteLocation,
-    entry_metadata,
-    entry_problem,
-    parse_cache_url,
-)
+from acme_ci.core.entry_format import OUTPUTS_DIR
+from acme_ci.core.remote_cache import RemoteLocation, entry_problem, parse_cache_url
+from acme_ci.entries import CorruptEntryError
+from acme_ci.entries.archive import pack, unpack
+from acme_ci.entries.directory import read_meta, write_entry_file
+from acme_ci.entries.s3 import get_entry, put_entry, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+# Under DIR: what the Dagger shell mounts before a store, and reads after either action.
+META_FILE = "meta.json"
+FETCHED_DIR = "entry"
 STATUS_FILE = "status.json"
 STORED_FILE = "stored.json"
-META_FILE = "meta.json"
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 20.0
-
-
-def client() -> S3Client:
-    """boto3's S3 client from its own configuration (AWS_* variables), with timeouts."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": 2, "mode": "standard"},
-    )
-    return boto3.session.Session().client("s3", config=config)
 
 
 def signing_key() -> bytes | None:
@@ -77,16 +55,15 @@ def fetch(
     secret = signing_key()
     for scope in scopes:
         try:
-            answer = s3.get_object(Bucket=location.bucket, Key=location.object_key(scope, key))
-            content = answer["Body"].read()
-            metadata = dict(answer.get("Metadata", {}))
-        except Exception as error:  # a miss is normal; anything else ends the lookup
-            if _is_missing(error):
-                continue
+            found = get_entry(s3, location, scope, key)
+        except Exception as error:  # a miss is None; anything else ends the lookup
             return _miss(problems, f"lookup failed: {type(error).__name__}: {error}")
+        if found is None:
+            continue
+        content, metadata = found
         problem = entry_problem(key, content, metadata, secret)
         if problem is None:
-            meta, problem = _unpack(content, into / "entry")
+            meta, problem = _unpack(content, into / FETCHED_DIR)
             if meta is not None:
                 return {
                     "hit": True,
@@ -109,41 +86,13 @@ def _unpack(content: bytes, target: Path) -> tuple[dict[str, Any] | None, str | 
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     try:
-        with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as tar:
-            _extract(tar, target)
-        document = json.loads((target / ENTRY_FILE).read_text(encoding="utf-8"))
-    except (tarfile.TarError, OSError, EOFError, ValueError) as error:
-        return None, f"unreadable archive ({error})"
-    problem = checksum_problem(document, _files(target / OUTPUTS_DIR))
-    if problem is not None:
-        return None, problem
-    return dict(document["meta"]), None
+        unpack(content, target)
+        return read_meta(target), None
+    except CorruptEntryError as error:
+        return None, str(error)
 
 
-def _extract(tar: tarfile.TarFile, target: Path) -> None:
-    """Extract with the "data" filter: no absolute paths, no escaping names, no links.
-
-    Python before 3.11.4 has no extraction filters (Debian bookworm's 3.11.2 in the
-    rehearsal's stand-in images): there, only plain files and directories under relative,
-    non-escaping names are accepted, anything else refuses the whole entry.
-    """
-    if hasattr(tarfile, "data_filter"):
-        tar.extractall(target, filter="data")
-        return
-    for member in tar.getmembers():
-        problem = archive_member_problem(member.name, member.isfile() or member.isdir())
-        if problem is not None:
-            raise tarfile.TarError(problem)
-    tar.extractall(target)  # members checked above, as the "data" filter would
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    if not root.is_dir():
-        return {}
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def pack(meta: dict[str, Any], outputs: Path, staging: Path) -> bytes:
+def _packed(meta: dict[str, Any], outputs: Path, staging: Path) -> bytes:
     """The entry as the native cache packs it: entry.json and outputs/, gzipped tar."""
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -151,12 +100,8 @@ def pack(meta: dict[str, Any], outputs: Path, staging: Path) -> bytes:
         shutil.copytree(outputs, staging / OUTPUTS_DIR)
     else:
         (staging / OUTPUTS_DIR).mkdir()
-    document = entry_document(meta, _files(staging / OUTPUTS_DIR))
-    (staging / ENTRY_FILE).write_text(json.dumps(document), encoding="utf-8")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-        tar.add(staging, arcname=".")
-    return buffer.getvalue()
+    write_entry_file(staging, meta)
+    return pack(staging)
 
 
 def store(
@@ -165,23 +110,11 @@ def store(
     """Pack DIR/meta.json and DIR/outputs and PUT it under `scope`."""
     try:
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
-        content = pack(meta, directory / OUTPUTS_DIR, directory / "staging")
-        s3.put_object(
-            Bucket=location.bucket,
-            Key=location.object_key(scope, key),
-            Body=content,
-            Metadata=entry_metadata(key, content, signing_key()),
-        )
+        content = _packed(meta, directory / OUTPUTS_DIR, directory / "staging")
+        put_entry(s3, location, scope, key, content, signing_key())
     except Exception as error:  # any store failure is reported, never raised
         return {"bytes": 0, "problem": f"store failed: {type(error).__name__}: {error}"}
     return {"bytes": len(content), "problem": None}
-
-
-def _is_missing(error: Exception) -> bool:
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return False
-    return str(response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404", "NotFound")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,10 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     location = parse_cache_url(os.environ.get("ACME_CACHE_URL", ""))
     args.dir.mkdir(parents=True, exist_ok=True)
     if args.action == "fetch":
-        answer = fetch(client(), location, args.key, args.scope, args.dir)
+        answer = fetch(s3_client(), location, args.key, args.scope, args.dir)
         name = STATUS_FILE
     else:
-        answer = store(client(), location, args.key, args.scope[0], args.dir)
+        answer = store(s3_client(), location, args.key, args.scope[0], args.dir)
         name = STORED_FILE
     (args.dir / name).write_text(json.dumps(answer), encoding="utf-8")
     print(json.dumps(answer))

@@ -1,9 +1,10 @@
 """The content-addressed step cache under .acme/cache/.
 
-An entry is a directory named after the step's key, holding `entry.json` (the result and a
-checksum) and the step's outputs. Entries are built in a temporary directory and renamed into
-place, so two racing runs never see half an entry; the checksum covers the metadata and every
-output file, so a corrupt entry is detected, discarded and recomputed.
+An entry is a directory named after the step's key, in the format both shells share
+(acme_ci.core.entry_format, written and read by acme_ci.entries): `entry.json` (the result
+and a checksum) and the step's outputs. Entries are built in a temporary directory and
+renamed into place, so two racing runs never see half an entry; the checksum covers the
+metadata and every output file, so a corrupt entry is detected, discarded and recomputed.
 """
 
 from __future__ import annotations
@@ -14,31 +15,13 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
+from acme_ci.core.entry_format import ENTRY_FILE, ENTRY_FORMAT, OUTPUTS_DIR, CachedResult
 from acme_ci.core.plan import Step
-
-ENTRY_FORMAT = 2
-
-
-class CorruptEntry(Exception):
-    """A cache entry failed its checksum or cannot be read."""
-
-
-@dataclass(frozen=True)
-class CachedResult:
-    """What a hit replays: the original run's duration, output tail and flakes."""
-
-    step_id: str
-    duration: float
-    output: str
-    attempts: int
-    flakes: tuple[tuple[str, int], ...]
-    passed_tests: int = 0
-    skipped_tests: int = 0
+from acme_ci.entries import CorruptEntryError
+from acme_ci.entries.directory import read_meta, write_entry_file
 
 
 class FileHasher:
@@ -119,51 +102,34 @@ class Cache:
 
     def has(self, key: str) -> bool:
         """An entry is stored under `key` (`load` still checks it)."""
-        return (self._entry_dir(key) / "entry.json").is_file()
+        return (self._entry_dir(key) / ENTRY_FILE).is_file()
 
     def load(self, key: str, step: Step) -> CachedResult | None:
         """The cached result with its outputs restored, None on a miss.
 
-        Raises CorruptEntry (after removing the entry) when it fails its checksum.
+        Raises CorruptEntryError (after removing the entry) when it fails its checksum.
         """
         entry_dir = self._entry_dir(key)
-        entry_file = entry_dir / "entry.json"
-        if not entry_file.exists():
+        if not (entry_dir / ENTRY_FILE).exists():
             return None
         try:
-            entry = json.loads(entry_file.read_text(encoding="utf-8"))
-            meta = entry["meta"]
-            if entry["checksum"] != _checksum(meta, entry_dir / "outputs"):
-                raise CorruptEntry(f"cache entry {key[:12]} for {step.id}: checksum mismatch")
-            result = CachedResult(
-                step_id=meta["step_id"],
-                duration=float(meta["duration"]),
-                output=str(meta["output"]),
-                attempts=int(meta["attempts"]),
-                flakes=tuple((str(t), int(a)) for t, a in meta["flakes"]),
-                passed_tests=int(meta.get("passed_tests", 0)),
-                skipped_tests=int(meta.get("skipped_tests", 0)),
-            )
-        except CorruptEntry:
+            result = CachedResult.from_meta(read_meta(entry_dir))
+        except CorruptEntryError as error:
             self.discard(key)
-            raise
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise CorruptEntryError(f"cache entry {key[:12]} for {step.id}: {error}") from error
+        except (KeyError, TypeError, ValueError) as error:  # checked, yet it holds no result
             self.discard(key)
-            raise CorruptEntry(
+            raise CorruptEntryError(
                 f"cache entry {key[:12]} for {step.id}: unreadable ({error})"
             ) from error
-        _restore(entry_dir / "outputs", self.root, step.outputs)
+        _restore(entry_dir / OUTPUTS_DIR, self.root, step.outputs)
         return result
 
     def store(self, key: str, step: Step, result: CachedResult) -> None:
         """Write the entry atomically; if a racing run stored it first, keep theirs."""
-        final = self._entry_dir(key)
-        if final.exists():
-            return
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = _staging_dir(final, key)
-        try:
-            outputs = staging / "outputs"
+
+        def fill(staging: Path) -> None:
+            outputs = staging / OUTPUTS_DIR
             outputs.mkdir()
             for output in step.outputs:
                 source = self.root / output
@@ -172,60 +138,44 @@ class Cache:
                 elif source.is_file():
                     (outputs / output).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(source, outputs / output)
-            meta = asdict(result)
-            entry = {"meta": meta, "checksum": _checksum(meta, outputs)}
-            (staging / "entry.json").write_text(json.dumps(entry), encoding="utf-8")
-            _move_into_place(staging, final)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
+            write_entry_file(staging, result.meta())
+
+        self._publish(key, fill)
 
     def pack(self, key: str) -> bytes | None:
         """The entry as one gzipped tar (entry.json and outputs/), None if there is none."""
-        import io  # here: only a remote cache packs entries
-        import tarfile
-
         entry_dir = self._entry_dir(key)
-        if not (entry_dir / "entry.json").is_file():
+        if not (entry_dir / ENTRY_FILE).is_file():
             return None
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
-            tar.add(entry_dir, arcname=".")
-        return buffer.getvalue()
+        from acme_ci.entries.archive import pack  # here: only a remote cache packs entries
+
+        return pack(entry_dir)
 
     def install(self, key: str, packed: bytes) -> None:
         """Put a packed entry (from `pack`, via the remote cache) in place, atomically.
 
-        Raises CorruptEntry when the archive cannot be unpacked; `load` then checks it.
+        Raises CorruptEntryError when the archive cannot be unpacked; `load` then checks it.
         """
-        import io
-        import tarfile
+        from acme_ci.entries.archive import unpack
 
-        from acme_ci.core.entry_format import archive_member_problem
+        def fill(staging: Path) -> None:
+            try:
+                unpack(packed, staging)
+            except CorruptEntryError as error:
+                raise CorruptEntryError(f"cache entry {key[:12]}: {error}") from error
 
+        self._publish(key, fill)
+
+    def _publish(self, key: str, fill: Callable[[Path], None]) -> None:
+        """Put an entry together in a private directory with `fill`, then rename it into
+        place: a reader never sees half an entry, and a racing run's entry stays."""
         final = self._entry_dir(key)
         if final.exists():
             return
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = _staging_dir(final, key)
         try:
-            try:
-                with tarfile.open(fileobj=io.BytesIO(packed), mode="r:gz") as tar:
-                    # "data": no absolute paths, no escaping links, no devices. Pythons
-                    # before 3.11.4 lack the filter: the core's rule checks every member.
-                    if hasattr(tarfile, "data_filter"):
-                        tar.extractall(staging, filter="data")
-                    else:
-                        for member in tar.getmembers():
-                            plain = member.isfile() or member.isdir()
-                            problem = archive_member_problem(member.name, plain)
-                            if problem is not None:
-                                raise tarfile.TarError(problem)
-                        tar.extractall(staging)
-            except (tarfile.TarError, OSError, EOFError) as error:
-                raise CorruptEntry(
-                    f"cache entry {key[:12]}: unreadable archive ({error})"
-                ) from error
+            fill(staging)
             _move_into_place(staging, final)
         finally:
             if staging.exists():
@@ -240,15 +190,6 @@ class Cache:
         except OSError:
             return
         shutil.rmtree(trash, ignore_errors=True)
-
-
-def _checksum(meta: Mapping[str, Any], outputs: Path) -> str:
-    h = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
-    if outputs.is_dir():
-        for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
-            h.update(f"\n{path.relative_to(outputs).as_posix()}\0".encode())
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
 
 
 def _restore(outputs: Path, root: Path, names: Iterable[str]) -> None:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from acme_ci.core.entry_format import CachedResult
 from acme_ci.core.plan import Step
-from acme_ci.core.scheduler import Flake, StepResult
-from acme_ci.native.cache import Cache, CachedResult, CorruptEntry, FileHasher, step_key
+from acme_ci.core.scheduler import StepResult
+from acme_ci.entries import CorruptEntryError
+from acme_ci.native.cache import Cache, FileHasher, step_key
 from acme_ci.native.flakes import append_flakes
 
 if TYPE_CHECKING:  # loaded only when a remote cache is configured (runner.run_native)
@@ -73,7 +75,7 @@ class NativeExecutor:
         if key is None:
             return None
         hit = self._lookup(key, step)
-        return None if hit is None else _cached(step, key, hit, "local", 0)
+        return None if hit is None else hit.replayed(step, key, "local", 0)
 
     async def run(self, step: Step) -> StepResult:
         key = self.key_of(step)
@@ -84,24 +86,12 @@ class NativeExecutor:
             if self.remote is not None:
                 hit, moved = await self._remote_lookup(key, step)
                 if hit is not None:
-                    return _cached(step, key, hit, "remote", moved)
+                    return hit.replayed(step, key, "remote", moved)
         result = await self._execute(step)
         if self.flake_record is not None:
             append_flakes(self.flake_record, result.flakes, self.commit)
         if key is not None and self.cache is not None and result.status == "passed":
-            self.cache.store(
-                key,
-                step,
-                CachedResult(
-                    step.id,
-                    result.duration,
-                    result.output,
-                    result.attempts,
-                    tuple((f.test_id, f.attempts) for f in result.flakes),
-                    result.passed_tests,
-                    result.skipped_tests,
-                ),
-            )
+            self.cache.store(key, step, CachedResult.of(result))
             if self.remote is not None:
                 packed = self.cache.pack(key)
                 if packed is not None:
@@ -122,7 +112,7 @@ class NativeExecutor:
             return None, 0
         try:
             self.cache.install(key, fetched.content)
-        except CorruptEntry as error:
+        except CorruptEntryError as error:
             self.warnings.append(f"{error} (remote, scope {fetched.scope!r}); the step runs")
             return None, 0
         return self._lookup(key, step), len(fetched.content)
@@ -131,7 +121,7 @@ class NativeExecutor:
         assert self.cache is not None
         try:
             return self.cache.load(key, step)
-        except CorruptEntry as error:
+        except CorruptEntryError as error:
             self.warnings.append(f"{error}; entry discarded, step recomputed")
             return None
 
@@ -199,19 +189,3 @@ class NativeExecutor:
                 shutil.rmtree(target)
             elif target.exists():
                 target.unlink()
-
-
-def _cached(step: Step, key: str, hit: CachedResult, source: str, moved: int) -> StepResult:
-    return StepResult(
-        step.id,
-        "cached",
-        duration=hit.duration,
-        output=hit.output,
-        attempts=hit.attempts,
-        flakes=tuple(Flake(t, step.package, a) for t, a in hit.flakes),
-        passed_tests=hit.passed_tests,
-        skipped_tests=hit.skipped_tests,
-        cache_key=key,
-        cache_source=source,
-        cache_bytes=moved,
-    )

@@ -1,10 +1,9 @@
 """The remote step cache on S3 (boto3): fetch and store packed entries, never fail a run.
 
 Configured by `--cache-url s3://BUCKET/PREFIX` (or ACME_CACHE_URL); credentials, region and
-endpoint come from boto3's own configuration (AWS_* variables, profiles,
-AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL). An entry is one object, written with a single PUT:
-S3 makes it visible whole or not at all, so a half-uploaded entry is never read, and two
-runs writing the same key both write a complete entry for the same inputs.
+endpoint come from boto3's own configuration (acme_ci.entries.s3 moves the objects). An
+entry is one object, written with a single PUT: two runs writing the same key both write a
+complete entry for the same inputs, and a reader sees one of them whole.
 
 Every call has a connect and a read timeout. A store that cannot be reached, is too slow or
 denies access makes the cache give up for the rest of the run (`skipped` says why): the
@@ -23,17 +22,15 @@ from acme_ci.core.remote_cache import (
     RemoteCacheError,
     RemoteLocation,
     ScopePolicy,
-    entry_metadata,
     entry_problem,
     parse_cache_url,
     scope_policy,
 )
+from acme_ci.entries.s3 import CONNECT_TIMEOUT, READ_TIMEOUT, get_entry, put_entry, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-CONNECT_TIMEOUT = 3.0
-READ_TIMEOUT = 20.0
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
@@ -142,16 +139,7 @@ class RemoteCache:
     def client(self) -> S3Client:
         with self._lock:
             if self._client is None:
-                # Imported here: boto3 costs ~0.3 s to import, and only a remote cache needs it.
-                import boto3
-                from botocore.config import Config
-
-                config = Config(
-                    connect_timeout=self.settings.connect_timeout,
-                    read_timeout=self.settings.read_timeout,
-                    retries={"max_attempts": 2, "mode": "standard"},
-                )
-                self._client = boto3.session.Session().client("s3", config=config)
+                self._client = s3_client(self.settings.connect_timeout, self.settings.read_timeout)
             return self._client
 
     def fetch(self, key: str, step_id: str) -> Fetched | None:
@@ -178,12 +166,7 @@ class RemoteCache:
         if scope is None or self.skipped is not None:
             return 0
         try:
-            self.client().put_object(
-                Bucket=self.location.bucket,
-                Key=self.location.object_key(scope, key),
-                Body=content,
-                Metadata=entry_metadata(key, content, self.settings.signing_key),
-            )
+            put_entry(self.client(), self.location, scope, key, content, self.settings.signing_key)
         except Exception as error:  # any store failure: give up the remote, keep the run
             self._give_up("store", error)
             return 0
@@ -191,13 +174,8 @@ class RemoteCache:
 
     def _get(self, scope: str, key: str) -> tuple[bytes, dict[str, str]] | None:
         try:
-            answer = self.client().get_object(
-                Bucket=self.location.bucket, Key=self.location.object_key(scope, key)
-            )
-            return answer["Body"].read(), dict(answer.get("Metadata", {}))
-        except Exception as error:  # a miss is normal; anything else gives up the remote
-            if _is_missing(error):
-                return None
+            return get_entry(self.client(), self.location, scope, key)
+        except Exception as error:  # a miss is None; anything else gives up the remote
             self._give_up("lookup", error)
             return None
 
@@ -208,11 +186,3 @@ class RemoteCache:
                     f"remote cache skipped from the first failed {action} on: "
                     f"{type(error).__name__}: {error}"
                 )
-
-
-def _is_missing(error: Exception) -> bool:
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return False
-    code = str(response.get("Error", {}).get("Code", ""))
-    return code in ("NoSuchKey", "404", "NotFound")
