@@ -6,7 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,12 +50,37 @@ def test_the_contracts_hold() -> None:
         (
             "core/plan.py",
             "import acme_ci.native.cache",
-            "the core imports no shell, no dagger and no subprocess",
+            "the core imports no shell, no entries, no dagger and no subprocess",
         ),
         (
             "core/verdict.py",
             "import subprocess",
-            "the core imports no shell, no dagger and no subprocess",
+            "the core imports no shell, no entries, no dagger and no subprocess",
+        ),
+        (
+            "core/entry_format.py",
+            "import acme_ci.entries.directory",
+            "the core imports no shell, no entries, no dagger and no subprocess",
+        ),
+        (
+            "entries/archive.py",
+            "import acme_ci.native.cache",
+            "the cache entries import neither shell, nor the rehearsal, nor dagger",
+        ),
+        (
+            "entries/s3.py",
+            "import acme_ci.dagger.remote_cache",
+            "the cache entries import neither shell, nor the rehearsal, nor dagger",
+        ),
+        (
+            "entries/cli.py",
+            "import dagger",
+            "the cache entries import neither shell, nor the rehearsal, nor dagger",
+        ),
+        (
+            "entries/directory.py",
+            "import acme_ci.rehearsal.converter",
+            "the cache entries import neither shell, nor the rehearsal, nor dagger",
         ),
         (
             "native/runner.py",
@@ -99,4 +126,15 @@ def test_the_lint_step_checks_the_contract_where_a_package_declares_one() -> Non
         for step in plan.steps
         if step.task == "lint" and ("lint-imports", "--no-cache") in step.commands
     }
-    assert with_contract == {"acme-ci"}
+    declared = {
+        package.name
+        for package in ws.packages
+        if "importlinter" in _manifest(CI.parent / package.path).get("tool", {})
+    }
+    assert "acme-ci" in declared
+    assert with_contract == declared
+
+
+def _manifest(package_dir: Path) -> dict[str, Any]:
+    with (package_dir / "pyproject.toml").open("rb") as manifest:
+        return tomllib.load(manifest)
