@@ -20,6 +20,8 @@ from acme_ci.core.entry_format import (
     entry_checksum,
     entry_document,
 )
+from acme_ci.core.plan import Step
+from acme_ci.core.scheduler import Flake, StepResult
 
 META: dict[str, Any] = {
     "step_id": "acme-logger:test",
@@ -74,6 +76,54 @@ def test_metadata_read_from_json_gets_the_fields_types() -> None:
 def test_metadata_without_a_required_field_is_refused(missing: str) -> None:
     with pytest.raises(KeyError):
         CachedResult.from_meta({k: v for k, v in META.items() if k != missing})
+
+
+def test_an_entry_keeps_what_a_hit_replays_of_a_passed_step() -> None:
+    ran = StepResult(
+        "p:test",
+        "passed",
+        duration=2.5,
+        output="3 passed",
+        attempts=2,
+        flakes=(Flake("t::a", "p", 2), Flake("t::b", "p", 3)),
+        failed_tests=("t::never",),
+        passed_tests=3,
+        skipped_tests=1,
+        log_path="/tmp/p-test.log",
+        cache_key="k" * 64,
+    )
+    kept = CachedResult.of(ran)
+    assert kept == CachedResult("p:test", 2.5, "3 passed", 2, (("t::a", 2), ("t::b", 3)), 3, 1)
+
+
+def test_a_hit_replays_the_result_as_cached_from_where_it_came() -> None:
+    step = Step(
+        id="p:test",
+        package="p",
+        task="test",
+        commands=(("pytest",),),
+        workdir="libs/p",
+        env=(),
+        inputs=("libs/p",),
+        needs=(),
+        outputs=(),
+        reason="--all",
+    )
+    hit = CachedResult("p:test", 2.5, "3 passed", 2, (("t::a", 2),), 3, 1)
+    assert hit.replayed(step, "k" * 64, "remote", 2048) == StepResult(
+        "p:test",
+        "cached",
+        duration=2.5,
+        output="3 passed",
+        attempts=2,
+        flakes=(Flake("t::a", "p", 2),),
+        passed_tests=3,
+        skipped_tests=1,
+        cache_key="k" * 64,
+        cache_source="remote",
+        cache_bytes=2048,
+    )
+    assert hit.replayed(step, "j" * 64, "local", 0).cache_source == "local"
 
 
 # ---------------------------------------------------------------- the checksum
