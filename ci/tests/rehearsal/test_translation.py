@@ -1,4 +1,4 @@
-"""The rehearsal engine's translation of the module's lazy queries into podman commands.
+"""The evaluator's translation of the module's lazy queries into podman commands.
 
 No podman needed: `FakePodman` stands in for the podman command line (a directory per
 container and image, so file operations are real), and the module's own functions build
@@ -25,14 +25,9 @@ from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.maintenance import Targets, subsystems_to_run
 from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.rehearsal import cli
-from acme_ci.rehearsal.evaluator import dispatch as engine_module
-from acme_ci.rehearsal.evaluator.dispatch import (
-    LAYER_TAG,
-    Engine,
-    ImageSource,
-    NoStandInError,
-    references,
-)
+from acme_ci.rehearsal.evaluator import Evaluator, ImageSource, NoStandInError
+from acme_ci.rehearsal.evaluator.launch import references, volume_name
+from acme_ci.rehearsal.evaluator.layers import LAYER_TAG
 from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.ignore import PathFilter
 from acme_ci.rehearsal.podman import Done, entrypoint_flag
@@ -42,6 +37,8 @@ from acme_ci.rehearsal.standins import pinned_references, recipe_for, split_refe
 from ..conftest import Repo
 
 ROOT = Path(__file__).resolve().parents[3]
+# What `podman image inspect` says of every stand-in image here.
+IMAGE_CONFIG = {"Env": ["PATH=/usr/bin:/bin"], "Entrypoint": ["/entry"], "Cmd": ["serve"]}
 
 
 @dataclass
@@ -74,6 +71,8 @@ class FakePodman:
                 return (
                     Done(1, "", "no such image") if ref.startswith(LAYER_TAG) else Done(0, ref, "")
                 )
+            case ("image", "inspect", _):
+                return Done(0, json.dumps([{"Config": IMAGE_CONFIG}]), "")
             case ("create", "--name", name, *rest):
                 shutil.copytree(self.rootfs(rest[-1]), self.rootfs(name), dirs_exist_ok=True)
                 argv = json.loads(
@@ -110,15 +109,8 @@ class FakeImages(ImageSource):
 
 
 @pytest.fixture
-def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakePodman:
-    podman = FakePodman(tmp_path / "podman")
-    monkeypatch.setattr(engine_module, "podman", podman)
-
-    async def image_config(ref: str) -> dict[str, object]:
-        return {"Env": ["PATH=/usr/bin:/bin"], "Entrypoint": ["/entry"], "Cmd": ["serve"]}
-
-    monkeypatch.setattr(engine_module, "image_config", image_config)
-    return podman
+def fake(tmp_path: Path) -> FakePodman:
+    return FakePodman(tmp_path / "podman")
 
 
 @pytest.fixture
@@ -127,10 +119,10 @@ def notes() -> list[str]:
 
 
 @pytest.fixture
-def engine(fake: FakePodman, tmp_path: Path, notes: list[str]) -> Iterator[Engine]:
-    eng = Engine(FakeImages(), notes.append, tmp_path / "state")
-    with eng.installed():
-        yield eng
+def evaluator(fake: FakePodman, tmp_path: Path, notes: list[str]) -> Iterator[Evaluator]:
+    evaluator = Evaluator(FakeImages(), notes.append, tmp_path / "state", podman_command=fake)
+    with evaluator.installed():
+        yield evaluator
 
 
 def module() -> AcmeCi:
@@ -154,12 +146,12 @@ def entrypoint(call: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.anyio
 async def test_a_step_runs_the_modules_argv_with_its_workdir_env_and_cache_volume(
-    fake: FakePodman, engine: Engine
+    fake: FakePodman, evaluator: Evaluator
 ) -> None:
     await module().lint("acme-logger")
     step = next(c for c in fake.creates() if entrypoint(c) == ["ruff", "check", "."])
     assert flag_values(step, "--workdir") == [containers.in_container("common/logger")]
-    cache = f"{Engine.volume(containers.UV_CACHE_VOLUME)}:{containers.UV_CACHE_DIR}"
+    cache = f"{volume_name(containers.UV_CACHE_VOLUME)}:{containers.UV_CACHE_DIR}"
     assert cache in flag_values(step, "--volume")
     env = dict(v.split("=", 1) for v in flag_values(step, "--env"))
     assert env["UV_PROJECT_ENVIRONMENT"] == containers.VENV
@@ -174,7 +166,7 @@ async def test_a_step_runs_the_modules_argv_with_its_workdir_env_and_cache_volum
 
 @pytest.mark.anyio
 async def test_the_source_copied_into_a_container_honours_its_ignore_patterns(
-    fake: FakePodman, engine: Engine, repo: Repo
+    fake: FakePodman, evaluator: Evaluator, repo: Repo
 ) -> None:
     for junk in ("var/x.sqlite3", "libs/util/.venv/bin/python", "libs/util/src/__pycache__/a.pyc"):
         repo.write(junk, "junk")
@@ -194,11 +186,11 @@ async def test_the_source_copied_into_a_container_honours_its_ignore_patterns(
 
 @pytest.mark.anyio
 async def test_a_secret_reaches_the_exec_only_as_a_podman_secret_variable(
-    fake: FakePodman, engine: Engine
+    fake: FakePodman, evaluator: Evaluator
 ) -> None:
     token = dag.set_secret("token", "hunter2")
-    ctr = dag.container().from_(containers.PYTHON_IMAGE).with_secret_variable("TOKEN", token)
-    await ctr.with_exec(["env"]).stdout()
+    container = dag.container().from_(containers.PYTHON_IMAGE).with_secret_variable("TOKEN", token)
+    await container.with_exec(["env"]).stdout()
     assert fake.stdin == [b"hunter2"]
     assert not [c for c in fake.calls if any("hunter2" in a for a in c)]
     (step,) = fake.creates()
@@ -210,7 +202,7 @@ async def test_a_secret_reaches_the_exec_only_as_a_podman_secret_variable(
 
 @pytest.mark.anyio
 async def test_bound_services_answer_to_their_alias_on_a_network_of_each_exec(
-    fake: FakePodman, engine: Engine, notes: list[str]
+    fake: FakePodman, evaluator: Evaluator, notes: list[str]
 ) -> None:
     base = dag.container().from_(containers.PYTHON_IMAGE)
     bound = containers.test_services(base, ["s3", "postgres"])
@@ -234,7 +226,7 @@ async def test_bound_services_answer_to_their_alias_on_a_network_of_each_exec(
 
 @pytest.mark.anyio
 async def test_a_service_without_a_stand_in_is_dropped_with_the_variables_naming_it(
-    fake: FakePodman, engine: Engine, notes: list[str]
+    fake: FakePodman, evaluator: Evaluator, notes: list[str]
 ) -> None:
     base = dag.container().from_(containers.PYTHON_IMAGE).with_env_variable("KEEP", "kafka-free")
     await containers.test_services(base, ["kafka"]).with_exec(["pytest"]).sync()
@@ -242,34 +234,34 @@ async def test_a_service_without_a_stand_in_is_dropped_with_the_variables_naming
     names = [v.split("=", 1)[0] for v in flag_values(step, "--env")]
     assert "KEEP" in names
     assert not [n for n in names if n.startswith("KAFKA")]
-    assert flag_values(step, "--network") == [engine.session_network]
+    assert flag_values(step, "--network") == [evaluator.resources.shared_network_name]
     assert any(containers.KAFKA_IMAGE in note and "kafka" in note for note in notes)
 
 
 @pytest.mark.anyio
 async def test_a_failing_exec_is_an_exec_error_unless_any_exit_code_is_expected(
-    fake: FakePodman, engine: Engine
+    fake: FakePodman, evaluator: Evaluator
 ) -> None:
     fake.exit_codes = {("false",): 3}
-    ctr = dag.container().from_(containers.PYTHON_IMAGE)
+    container = dag.container().from_(containers.PYTHON_IMAGE)
     with pytest.raises(dagger.ExecError) as caught:
-        await ctr.with_exec(["false"]).sync()
+        await container.with_exec(["false"]).sync()
     assert caught.value.exit_code == 3
-    assert await ctr.with_exec(["false"], expect=dagger.ReturnType.ANY).exit_code() == 3
+    assert await container.with_exec(["false"], expect=dagger.ReturnType.ANY).exit_code() == 3
 
 
 @pytest.mark.anyio
 async def test_the_same_exec_runs_once_however_many_steps_build_on_it(
-    fake: FakePodman, engine: Engine
+    fake: FakePodman, evaluator: Evaluator
 ) -> None:
-    ctr = dag.container().from_(containers.PYTHON_IMAGE).with_exec(["uv", "sync"])
-    await ctr.with_exec(["a"]).sync()
-    await ctr.with_exec(["b"]).sync()
+    container = dag.container().from_(containers.PYTHON_IMAGE).with_exec(["uv", "sync"])
+    await container.with_exec(["a"]).sync()
+    await container.with_exec(["b"]).sync()
     assert [entrypoint(c) for c in fake.creates()].count(["uv", "sync"]) == 1
 
 
 @pytest.mark.anyio
-async def test_a_reference_without_a_stand_in_fails_naming_it(engine: Engine) -> None:
+async def test_a_reference_without_a_stand_in_fails_naming_it(evaluator: Evaluator) -> None:
     with pytest.raises(NoStandInError, match=r"registry\.k8s\.io/kubectl"):
         await dag.container().from_(containers.KUBECTL_IMAGE).with_exec(["apply"]).sync()
 
@@ -292,14 +284,14 @@ def test_every_pinned_reference_but_kafka_and_kubectl_has_a_stand_in() -> None:
 
 
 def test_ignore_patterns_are_anchored_unless_written_with_double_star() -> None:
-    flt = PathFilter(("var", "**/.venv", "**/*.pyc", "ci/sdk"))
-    assert not flt.keeps("var/maintenance.sqlite3")
-    assert flt.keeps("services/user/var/data.json")
-    assert not flt.keeps(".venv/bin/python")
-    assert not flt.keeps("common/logger/.venv/bin/python")
-    assert not flt.keeps("common/logger/src/x/__init__.pyc")
-    assert not flt.keeps("ci/sdk/x.py")
-    assert flt.keeps("ci/src/acme_ci/rehearsal/engine.py")
+    path_filter = PathFilter(("var", "**/.venv", "**/*.pyc", "ci/sdk"))
+    assert not path_filter.keeps("var/maintenance.sqlite3")
+    assert path_filter.keeps("services/user/var/data.json")
+    assert not path_filter.keeps(".venv/bin/python")
+    assert not path_filter.keeps("common/logger/.venv/bin/python")
+    assert not path_filter.keeps("common/logger/src/x/__init__.pyc")
+    assert not path_filter.keeps("ci/sdk/x.py")
+    assert path_filter.keeps("ci/src/acme_ci/rehearsal/evaluator/dispatch.py")
     assert PathFilter(("dist", "!dist/keep")).keeps("dist/keep")
 
 
@@ -338,7 +330,7 @@ def test_the_closing_line_counts_calls_and_carries_the_step_count_of_one_ci() ->
 
 @pytest.mark.anyio
 async def test_entries_and_digests_of_the_source_leave_out_what_is_ignored(
-    engine: Engine, repo: Repo
+    evaluator: Evaluator, repo: Repo
 ) -> None:
     repo.write("var/state.json", "{}")
     kept = dag.host().directory(str(repo.root), exclude=["var"])
@@ -362,7 +354,9 @@ def test_a_rehearsal_without_a_broker_maintains_the_targets_it_starts() -> None:
 
 
 @pytest.mark.anyio
-async def test_maintenance_then_cleanup_as_rehearsed(fake: FakePodman, engine: Engine) -> None:
+async def test_maintenance_then_cleanup_as_rehearsed(
+    fake: FakePodman, evaluator: Evaluator
+) -> None:
     await module().maintenance(rehearsal=True)
     await module().maintenance(rehearsal=True, cleanup=True)
     runs = [entrypoint(c) for c in fake.creates() if entrypoint(c)[0] == "maintenance"]

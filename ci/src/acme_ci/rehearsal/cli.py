@@ -131,11 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes = await _calls(r, args)
             built = ", ".join(f"{a} {s:.0f}s" for a, s in r.images.built.items())
             say(f"rehearsal: stand-ins built: {built or 'none'}; reused: {len(r.images.reused)}")
+            evaluator = r.evaluator
             say(
-                f"rehearsal: {r.engine.execs} execs run, {r.engine.cached_layers} layers reused "
-                "from earlier rehearsals"
+                f"rehearsal: {evaluator.execs.started} execs run, {evaluator.layers.reused} "
+                "layers reused from earlier rehearsals"
             )
-            for note in sorted(r.engine.dropped_notes):
+            for note in sorted(evaluator.services.dropped_notes):
                 print(f"rehearsal: not rehearsed: {note}", flush=True)
             return outcomes
 

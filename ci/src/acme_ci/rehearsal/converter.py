@@ -1,10 +1,10 @@
-"""One dagger-io converter for every query context, while an engine of our own answers.
+"""One dagger-io converter for every query context, while an evaluator of our own answers.
 
 dagger-io builds a cattrs converter for every field selection (dagger/client/_core.py,
 `Context.__post_init__` calls `make_converter`): about 2 ms each, and one `ci` run of the
 module makes thousands of selections. A context needs its own converter only to structure
 a result (`Context.get_value`, reached from `Context.execute`, whose converter hooks build
-objects bound to that context). An engine that takes `Context.execute`'s place (the
+objects bound to that context). An evaluator that takes `Context.execute`'s place (the
 rehearsal's, the offline tests' fakes) returns plain values and never structures one, so
 while it is installed one converter can serve every context: arguments are unstructured
 the same way by any of them.

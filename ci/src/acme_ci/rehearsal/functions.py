@@ -12,7 +12,7 @@ import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagger
@@ -20,9 +20,8 @@ import dagger
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.maintenance import MaintenanceFailedError
-from acme_ci.rehearsal.evaluator.dispatch import Engine, env_pairs
-from acme_ci.rehearsal.evaluator.values import Ctr, Layer, Svc
-from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, podman
+from acme_ci.rehearsal.evaluator.values import Container, Layer, Service
+from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, env_pairs, podman
 from acme_ci.rehearsal.registry import RegistryError, local_registry
 from acme_ci.rehearsal.session import Rehearsal
 
@@ -60,9 +59,6 @@ class Outcome:
     lines: list[str] = field(default_factory=list)
 
 
-Call = Callable[[Rehearsal], Awaitable[Outcome]]
-
-
 async def timed(name: str, body: Callable[[], Awaitable[tuple[bool, list[str]]]]) -> Outcome:
     started = time.monotonic()
     try:
@@ -96,34 +92,29 @@ async def services_of(r: Rehearsal) -> list[str]:
     return [p.name for p in ws.packages if p.settings.kind == "service"]
 
 
-async def probe_http(engine: Engine, host: str, port: int, paths: Sequence[str]) -> dict[str, Any]:
+async def probe_http(r: Rehearsal, host: str, port: int, paths: Sequence[str]) -> dict[str, Any]:
     """GET each path from a container on the rehearsal's network; {path: [status, body]}."""
-    probe = await engine.images.probe_image()
     done = await podman(
         "run",
         "--rm",
         *LIMITS,
         "--network",
-        await engine.network(),
+        await r.evaluator.resources.shared_network(),
         entrypoint_flag(["python3", "-c", HTTP_PROBE, host, str(port), *paths]),
-        probe,
+        await r.images.probe_image(),
     )
     answers: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return answers
 
 
-async def answer_lines(engine: Engine, svc: Svc, name: str) -> tuple[bool, list[str]]:
-    """Start `svc`, GET its routes, stop it: (all 200, one line per route)."""
-    if not svc.ctr.ports:
+async def answer_lines(r: Rehearsal, service: Service, name: str) -> tuple[bool, list[str]]:
+    """Start `service`, GET its routes, stop it: (all 200, one line per route)."""
+    if not service.container.ports:
         return False, [f"{name}: the service exposes no port"]
-    port = svc.ctr.ports[0]
-    container = engine._name("serve")
-    await engine.start_service(svc, container, ["--network", await engine.network()])
-    try:
-        answers = await probe_http(engine, container, port, ROUTES)
-        logs = await podman("logs", "--tail", "5", container, check=False)
-    finally:
-        await podman("rm", "--force", "--time", "2", container, check=False)
+    port = service.container.ports[0]
+    async with r.evaluator.services.serving(service) as host:
+        answers = await probe_http(r, host, port, ROUTES)
+        logs = await podman("logs", "--tail", "5", host, check=False)
     lines = [
         f"  GET :{port}{path} -> {status} {body[:80]!r}" for path, (status, body) in answers.items()
     ]
@@ -133,10 +124,15 @@ async def answer_lines(engine: Engine, svc: Svc, name: str) -> tuple[bool, list[
     return ok, lines
 
 
+def run_as_docker_would(container: Container, digest: str) -> Service:
+    """The container started as `docker run` starts its image: entrypoint, then default args."""
+    return Service(container, (*container.entrypoint, *container.default_args), digest)
+
+
 async def serve(r: Rehearsal, service: str) -> Outcome:
     async def body() -> tuple[bool, list[str]]:
-        svc = await r.engine.value_of(await r.module().serve(service))
-        return await answer_lines(r.engine, svc, service)
+        served: Service = await r.evaluator.value_of(await r.module().serve(service))
+        return await answer_lines(r, served, service)
 
     return await timed(f"serve --service {service}", body)
 
@@ -145,15 +141,14 @@ async def image(r: Rehearsal, service: str) -> Outcome:
     """The image run as `docker run` would: its own entrypoint, env and port."""
 
     async def body() -> tuple[bool, list[str]]:
-        ctr: Ctr = await r.engine.value_of(await r.module().image(service))
-        svc = Svc(ctr, (*ctr.entrypoint, *ctr.default_args), ctr.digest)
-        ok, lines = await answer_lines(r.engine, svc, service)
+        container: Container = await r.evaluator.value_of(await r.module().image(service))
+        ok, lines = await answer_lines(r, run_as_docker_would(container, container.digest), service)
         tools = await podman(
             "run",
             "--rm",
             *LIMITS,
             entrypoint_flag(["sh", "-c", "command -v uv gcc git || true"]),
-            await r.engine.image(ctr),
+            await r.evaluator.file_systems.image(container),
         )
         extra = tools.stdout.split()
         lines.append(f"  build tools in the image: {', '.join(extra) if extra else 'none'}")
@@ -169,20 +164,7 @@ async def publish(r: Rehearsal, version: str) -> Outcome:
             lines, ok = [], bool(refs)
             for ref in refs:
                 lines.append(f"  published {ref}")
-                await podman("pull", "--quiet", "--tls-verify=false", ref)
-                config = (await podman("image", "inspect", ref)).stdout
-                data = json.loads(config)[0]["Config"]
-                ports = [int(p.split("/")[0]) for p in data.get("ExposedPorts") or {}]
-                ctr = Ctr(
-                    ref=ref,
-                    entrypoint=tuple(data.get("Entrypoint") or ()),
-                    default_args=tuple(data.get("Cmd") or ()),
-                    ports=tuple(ports),
-                    env=env_pairs(data.get("Env") or []),
-                    workdir=data.get("WorkingDir") or "/",
-                )
-                svc = Svc(await _pulled(ctr, ref), (*ctr.entrypoint, *ctr.default_args), ref)
-                started, route_lines = await answer_lines(r.engine, svc, ref)
+                started, route_lines = await answer_lines(r, await pulled(ref), ref)
                 lines += ["  pulled back and started:", *route_lines]
                 ok = ok and started
                 await podman("rmi", "--force", ref, check=False)
@@ -191,9 +173,21 @@ async def publish(r: Rehearsal, version: str) -> Outcome:
     return await timed(f"publish --version {version}", body)
 
 
-async def _pulled(ctr: Ctr, ref: str) -> Ctr:
-    image_id = (await podman("image", "inspect", "--format", "{{.Id}}", ref)).stdout.strip()
-    return replace(ctr, layer=Layer(image=image_id))
+async def pulled(ref: str) -> Service:
+    """A published image pulled back from its registry, to be started as `docker run` would."""
+    await podman("pull", "--quiet", "--tls-verify=false", ref)
+    data = json.loads((await podman("image", "inspect", ref)).stdout)[0]
+    config = data["Config"]
+    container = Container(
+        ref=ref,
+        layer=Layer(image=data["Id"]),
+        entrypoint=tuple(config.get("Entrypoint") or ()),
+        default_args=tuple(config.get("Cmd") or ()),
+        ports=tuple(int(p.split("/")[0]) for p in config.get("ExposedPorts") or {}),
+        env=env_pairs(config.get("Env") or []),
+        workdir=config.get("WorkingDir") or "/",
+    )
+    return run_as_docker_would(container, ref)
 
 
 def maintenance_kwargs(r: Rehearsal, **wanted: Any) -> dict[str, Any]:

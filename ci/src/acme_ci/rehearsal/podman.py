@@ -6,7 +6,7 @@ import json
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -25,6 +25,14 @@ class Done:
     code: int
     stdout: str
     stderr: str
+
+
+class Podman(Protocol):
+    """How `podman ARGS` is run: `podman` below, or a test's stand-in for the command line."""
+
+    async def __call__(self, *args: str, stdin: bytes | None = None, check: bool = True) -> Done:
+        """Run `podman ARGS`; PodmanError when it fails and `check`."""
+        ...
 
 
 async def podman(
@@ -47,9 +55,9 @@ async def podman(
     return out
 
 
-async def image_config(ref: str) -> dict[str, Any]:
+async def image_config(run: Podman, ref: str) -> dict[str, Any]:
     """The OCI config of an image (Env, Entrypoint, Cmd, WorkingDir, ExposedPorts, Labels)."""
-    done = await podman("image", "inspect", ref)
+    done = await run("image", "inspect", ref)
     config: dict[str, Any] = json.loads(done.stdout)[0].get("Config") or {}
     return config
 
@@ -57,3 +65,8 @@ async def image_config(ref: str) -> dict[str, Any]:
 def entrypoint_flag(argv: Sequence[str]) -> str:
     """`--entrypoint` as a JSON array: the whole argv, no shell, image CMD not appended."""
     return "--entrypoint=" + json.dumps(list(argv))
+
+
+def env_pairs(items: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """An OCI config's `Env` (NAME=value strings) as pairs."""
+    return tuple((k, v) for k, _, v in (item.partition("=") for item in items) if k)

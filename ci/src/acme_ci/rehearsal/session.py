@@ -1,4 +1,4 @@
-"""One rehearsal: the stand-ins, the engine installed in dagger-io, and the module's main
+"""One rehearsal: the stand-ins, the evaluator installed in dagger-io, and the module's main
 object with its source loaded the way the engine loads it (DefaultPath and Ignore)."""
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 from dagger import DefaultPath, Ignore, dag
 
 from acme_ci.dagger.main import AcmeCi
-from acme_ci.rehearsal.evaluator.dispatch import Engine
+from acme_ci.rehearsal.evaluator import Evaluator
 from acme_ci.rehearsal.standins import StandIns
 
 
@@ -54,7 +53,7 @@ def context_root(start: Path) -> Path:
 
 @dataclass
 class Rehearsal:
-    engine: Engine
+    evaluator: Evaluator
     images: StandIns
     root: Path
 
@@ -69,16 +68,7 @@ class Rehearsal:
 @contextlib.asynccontextmanager
 async def rehearsal(root: Path, fresh: bool = False) -> AsyncIterator[Rehearsal]:
     images = StandIns(say)
-    engine = Engine(images, say, state_dir())
-    engine.reuse_layers = not fresh
-    try:
-        with engine.installed():
-            async with anyio.create_task_group() as tg:
-                engine.task_group = tg
-                await images.prepare()
-                yield Rehearsal(engine, images, root)
-                tg.cancel_scope.cancel()
-    finally:
-        engine.task_group = None
-        with anyio.CancelScope(shield=True):
-            await engine.close()
+    evaluator = Evaluator(images, say, state_dir(), reuse_layers=not fresh)
+    async with evaluator.running():
+        await images.prepare()
+        yield Rehearsal(evaluator, images, root)

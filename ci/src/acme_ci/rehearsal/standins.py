@@ -22,7 +22,7 @@ from pathlib import Path
 import anyio
 
 from acme_ci.dagger import containers
-from acme_ci.rehearsal.evaluator.dispatch import ImageSource, NoStandInError, Report
+from acme_ci.rehearsal.evaluator import ImageSource, NoStandInError, Report
 from acme_ci.rehearsal.evaluator.values import digest_of
 from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag, podman
 

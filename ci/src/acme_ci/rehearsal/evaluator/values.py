@@ -1,5 +1,9 @@
-"""What the rehearsal engine evaluates a lazy Dagger query to: containers, directories, files,
-services, secrets and cache volumes, each with a content digest (the engine's cache key)."""
+"""What the evaluator evaluates a lazy Dagger query to: containers, directories, files,
+services, secrets and cache volumes, each with a content digest (the Dagger engine's cache key).
+
+Each class is named after the GraphQL type it stands for, so an unmodelled field is reported
+as the engine's schema names it (`Container.withFoo`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ from acme_ci.rehearsal.ignore import PathFilter
 
 def digest_of(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Query:
+    """`dag`: the root every chain of selections starts from."""
 
 
 @dataclass(frozen=True)
@@ -54,45 +63,45 @@ class ExecResult:
 
 
 @dataclass(frozen=True)
-class Dir:
+class Directory:
     """A directory: below a host path (filtered), or below a path of a container's rootfs."""
 
     host: str | None
-    ctr: Ctr | None
+    container: Container | None
     root: str
     filter: PathFilter
-    sub: str
+    subpath: str
     digest: str
 
-    def below(self, path: str) -> Dir:
-        sub = "/".join(p for p in (self.sub, path.strip("/")) if p and p != ".")
-        return replace(self, sub=sub, digest=digest_of(self.digest, "directory", path))
+    def below(self, path: str) -> Directory:
+        subpath = "/".join(p for p in (self.subpath, path.strip("/")) if p and p != ".")
+        return replace(self, subpath=subpath, digest=digest_of(self.digest, "directory", path))
 
 
 @dataclass(frozen=True)
 class File:
-    dir: Dir
+    directory: Directory
     path: str
     digest: str
 
 
 @dataclass(frozen=True)
 class CopyFile:
-    dest: str
+    destination: str
     file: File
     permissions: int | None
 
 
 @dataclass(frozen=True)
-class CopyDir:
-    dest: str
-    dir: Dir
+class CopyDirectory:
+    destination: str
+    directory: Directory
     filter: PathFilter
 
 
 @dataclass(frozen=True)
 class NewFile:
-    dest: str
+    destination: str
     contents: bytes = field(repr=False)
     permissions: int
 
@@ -102,17 +111,17 @@ class Remove:
     path: str
 
 
-Op = CopyFile | CopyDir | NewFile | Remove
+FileOperation = CopyFile | CopyDirectory | NewFile | Remove
 Expect = Literal["SUCCESS", "FAILURE", "ANY"]
 
 
 @dataclass(frozen=True)
-class Ctr:
+class Container:
     """A container: its root file system (a layer plus pending file operations) and config."""
 
     ref: str = ""
     layer: Layer | None = None
-    ops: tuple[Op, ...] = ()
+    file_operations: tuple[FileOperation, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     secrets: tuple[tuple[str, Secret], ...] = ()
     workdir: str = "/"
@@ -121,25 +130,29 @@ class Ctr:
     ports: tuple[int, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     mounts: tuple[tuple[str, str], ...] = ()
-    bindings: tuple[tuple[str, Svc], ...] = ()
+    bindings: tuple[tuple[str, Service], ...] = ()
     dropped: tuple[tuple[str, str], ...] = ()
     auth: tuple[tuple[str, str, Secret], ...] = ()
     last: ExecResult | None = None
     digest: str = digest_of("scratch")
 
-    def then(self, *op: object, **changes: object) -> Ctr:
+    def then(self, *operation: object, **changes: object) -> Container:
         """This container after one more operation (its digest chains the operation in)."""
-        return replace(self, digest=digest_of(self.digest, *op), **changes)  # type: ignore[arg-type]
+        return replace(self, digest=digest_of(self.digest, *operation), **changes)  # type: ignore[arg-type]
 
-    def with_env(self, name: str, value: str) -> Ctr:
+    def with_env(self, name: str, value: str) -> Container:
         env = (*tuple((k, v) for k, v in self.env if k != name), (name, value))
         return self.then("env", name, value, env=env)
 
+    def absolute(self, path: str) -> str:
+        """`path` made absolute against the working directory, as the engine resolves it."""
+        return path if path.startswith("/") else f"{self.workdir.rstrip('/')}/{path}"
+
 
 @dataclass(frozen=True)
-class Svc:
+class Service:
     """A container run as a service: its command and the ports it must open."""
 
-    ctr: Ctr
+    container: Container
     argv: tuple[str, ...]
     digest: str

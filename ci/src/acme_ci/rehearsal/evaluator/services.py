@@ -1,0 +1,199 @@
+"""Services: bound to an exec under an alias, started once per service digest and shared by
+every exec that binds it, stopped a grace period after the last one ends, as the Dagger
+engine does (core/services.go)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import anyio
+
+from acme_ci.rehearsal.evaluator.errors import query_error
+from acme_ci.rehearsal.evaluator.file_systems import FileSystems
+from acme_ci.rehearsal.evaluator.interfaces import ImageSource, NoStandInError, Report
+from acme_ci.rehearsal.evaluator.launch import created
+from acme_ci.rehearsal.evaluator.resources import Resources
+from acme_ci.rehearsal.evaluator.values import Container, Service, digest_of
+from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag
+
+# A probe waits this long for a bound service's ports, as the engine's health check does.
+SERVICE_TIMEOUT = 120.0
+# How long a service outlives its last binding exec (core/services.go, DetachGracePeriod).
+DETACH_GRACE = 10.0
+PORT_PROBE = """\
+import socket,sys,time
+host,ports=sys.argv[1],[int(p) for p in sys.argv[3:]]
+end=time.time()+float(sys.argv[2])
+for port in ports:
+    while True:
+        try:
+            socket.create_connection((host, port), 2).close(); break
+        except OSError:
+            if time.time()>end: sys.exit(f'port {port} never opened')
+            time.sleep(0.3)
+"""
+
+
+@dataclass
+class RunningService:
+    """A started service: its container and how many execs bind it now."""
+
+    name: str
+    users: int = 0
+    generation: int = 0
+
+
+class Services:
+    """Starts, shares and stops the services execs bind; drops those without a stand-in."""
+
+    def __init__(
+        self,
+        resources: Resources,
+        file_systems: FileSystems,
+        images: ImageSource,
+        report: Report,
+    ) -> None:
+        self._resources = resources
+        self._file_systems = file_systems
+        self._images = images
+        self._report = report
+        self.dropped_notes: set[str] = set()
+        self._running: dict[str, RunningService] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+
+    # ------------------------------------------------------------------ values
+
+    @staticmethod
+    def service_of(container: Container, args: tuple[str, ...], use_entrypoint: bool) -> Service:
+        """`asService`: the container's default command unless `args` are given."""
+        if use_entrypoint:
+            argv = (*container.entrypoint, *(args or container.default_args))
+        else:
+            argv = args or container.default_args
+        return Service(container, argv, digest_of(container.digest, "service", argv))
+
+    @staticmethod
+    def bind(container: Container, alias: str, service: Service) -> Container:
+        bindings = (*((k, s) for k, s in container.bindings if k != alias), (alias, service))
+        return container.then("bind", alias, service.digest, bindings=bindings)
+
+    def drop(self, container: Container, alias: str, missing: NoStandInError) -> Container:
+        """A binding whose image has no stand-in: left out, with the variables naming it."""
+        note = f"{alias}: {missing}: binding dropped, variables naming {alias!r} not exported"
+        if note not in self.dropped_notes:
+            self.dropped_notes.add(note)
+            self._report(f"rehearsal: {note}")
+        dropped = (*container.dropped, (alias, str(missing)))
+        return container.then("dropped", alias, dropped=dropped)
+
+    # ------------------------------------------------------------------ bound to an exec
+
+    @contextlib.asynccontextmanager
+    async def network_for(self, container: Container) -> AsyncIterator[str]:
+        """A private network per exec with bindings, where each bound service answers to its
+        alias: concurrent steps binding the same service under any alias never collide."""
+        if not container.bindings:
+            yield await self._resources.shared_network()
+            return
+        network = await self._resources.private_network()
+        held: list[tuple[Service, str]] = []
+        try:
+            async with anyio.create_task_group() as group:
+                for alias, service in container.bindings:
+                    group.start_soon(self._attach, service, network, alias, held)
+            yield network
+        finally:
+            for service, name in held:
+                await self._release(service, name, network)
+
+    async def _attach(
+        self, service: Service, network: str, alias: str, held: list[tuple[Service, str]]
+    ) -> None:
+        name = await self._acquire(service)
+        held.append((service, name))
+        await self._resources.podman("network", "connect", "--alias", alias, network, name)
+
+    async def _acquire(self, service: Service) -> str:
+        """The running instance of `service`, started and healthy: one per service digest,
+        shared by every exec that binds it, as the engine shares a service between its
+        clients (core/services.go: one instance per client, kept DETACH_GRACE after its
+        last use)."""
+        async with self._locks.setdefault(service.digest, anyio.Lock()):
+            running = self._running.get(service.digest)
+            if running is None:
+                name = await self._start(service, "service")
+                try:
+                    await self._wait_for_ports(service, name)
+                except BaseException:
+                    await self._resources.remove_container(name)
+                    raise
+                running = self._running[service.digest] = RunningService(name)
+            running.users += 1
+            running.generation += 1
+            return running.name
+
+    async def _release(self, service: Service, name: str, network: str) -> None:
+        await self._resources.podman("network", "disconnect", "--force", network, name, check=False)
+        running = self._running.get(service.digest)
+        if running is None:
+            return
+        running.users -= 1
+        if running.users == 0:
+            self._resources.start_soon(self._stop_later, service.digest, running.generation)
+
+    async def _stop_later(self, digest: str, generation: int) -> None:
+        await anyio.sleep(DETACH_GRACE)
+        async with self._locks[digest]:
+            running = self._running.get(digest)
+            if running is not None and running.users == 0 and running.generation == generation:
+                del self._running[digest]
+                await self._resources.remove_container(running.name)
+
+    # ------------------------------------------------------------------ started
+
+    @contextlib.asynccontextmanager
+    async def serving(self, service: Service) -> AsyncIterator[str]:
+        """`service` started on the rehearsal's own network, for the block alone (not shared,
+        not waited for): its container's name, which answers as a host name there."""
+        name = await self._start(service, "serve")
+        try:
+            yield name
+        finally:
+            await self._resources.remove_container(name)
+
+    async def _start(self, service: Service, kind: str) -> str:
+        image = await self._file_systems.image(service.container)
+        network = await self._resources.shared_network()
+        container = service.container
+        async with created(self._resources, kind, container, service.argv, image, network) as name:
+            try:
+                await self._resources.podman("start", name)
+            except BaseException:
+                await self._resources.remove_container(name)
+                raise
+        return name
+
+    async def _wait_for_ports(self, service: Service, name: str) -> None:
+        """Wait until every exposed port accepts connections (the engine's health check)."""
+        ports = service.container.ports
+        if not ports:
+            return
+        argv = ["python3", "-c", PORT_PROBE, name, str(SERVICE_TIMEOUT), *map(str, ports)]
+        done = await self._resources.podman(
+            "run",
+            "--rm",
+            *LIMITS,
+            "--network",
+            await self._resources.shared_network(),
+            entrypoint_flag(argv),
+            await self._images.probe_image(),
+            check=False,
+        )
+        if done.code != 0:
+            logs = await self._resources.podman("logs", "--tail", "30", name, check=False)
+            raise query_error(
+                f"service {name!r} ({service.container.ref}) did not open {list(ports)}: "
+                f"{done.stderr.strip()}\n{logs.stdout}{logs.stderr}"
+            )
