@@ -21,12 +21,12 @@ def test_contexts_share_one_converter_inside_the_block_and_their_own_after() -> 
 
 def test_arguments_are_selected_as_without_it() -> None:
     def chain() -> list[tuple[str, dict[str, object]]]:
-        ctr = (
+        container = (
             dag.container()
             .from_("python:3.12-slim")
             .with_exec(["true"], expect=dagger.ReturnType.ANY)
         )
-        return [(s.name, dict(s.args)) for s in ctr._ctx.selections]
+        return [(s.name, dict(s.args)) for s in container._ctx.selections]
 
     plain = chain()
     with one_converter():

@@ -41,7 +41,7 @@ def entry_in(root: Path, path: str) -> Path:
     return inside(root, parent) / name
 
 
-def walk(base: Path, flt: PathFilter, prefix: str = "") -> Iterator[tuple[str, Path]]:
+def walk(base: Path, path_filter: PathFilter, prefix: str = "") -> Iterator[tuple[str, Path]]:
     """(path relative to `base`, host path) of every kept entry, directories first.
 
     `prefix` is where `base` sits below the root the filter's patterns are anchored at.
@@ -60,23 +60,23 @@ def walk(base: Path, flt: PathFilter, prefix: str = "") -> Iterator[tuple[str, P
         for name in sorted(dirnames):
             rel = f"{rel_here}/{name}".strip("/")
             if (here / name).is_symlink():
-                if flt.keeps(rel_to_root(rel)):
+                if path_filter.keeps(rel_to_root(rel)):
                     yield rel, here / name
-            elif flt.keeps_dir(rel_to_root(rel)):
+            elif path_filter.keeps_dir(rel_to_root(rel)):
                 kept_dirs.append(name)
-                if flt.keeps(rel_to_root(rel)) or flt.include:
+                if path_filter.keeps(rel_to_root(rel)) or path_filter.include:
                     yield rel, here / name
         dirnames[:] = kept_dirs
         for name in sorted(filenames):
             rel = f"{rel_here}/{name}".strip("/")
-            if flt.keeps(rel_to_root(rel)):
+            if path_filter.keeps(rel_to_root(rel)):
                 yield rel, here / name
 
 
-def tree_digest(base: Path, flt: PathFilter, prefix: str = "") -> str:
+def tree_digest(base: Path, path_filter: PathFilter, prefix: str = "") -> str:
     """sha256 over every kept entry's path, kind, mode and contents."""
     h = hashlib.sha256()
-    for rel, path in walk(base, flt, prefix):
+    for rel, path in walk(base, path_filter, prefix):
         st = path.lstat()
         h.update(f"{rel}\0{stat.S_IFMT(st.st_mode)}\0{stat.S_IMODE(st.st_mode)}\0".encode())
         if stat.S_ISLNK(st.st_mode):
