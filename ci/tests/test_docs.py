@@ -7,7 +7,8 @@
   (`rehearse` examples with the rehearsal's), and the README's command table names exactly
   the options each verb has;
 - every `dagger call ...` example in docs/ names a function and flags the module has (the
-  README's are checked by dagger/test_cli_flags.py, whose checker this reuses).
+  README's are checked by dagger/test_cli_flags.py, whose checker this reuses);
+- ci/README.md's "Where a change belongs" tables name every module under ci/src/acme_ci.
 
 Natively the whole repository is here and everything is checked. In acme-ci's Dagger test
 container the root holds only this package, the members' manifests and the files
@@ -42,6 +43,7 @@ from .dagger.test_cli_flags import Functions, call_errors, readme_calls
 functions = test_cli_flags.functions
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # ci/: dagger.json's source
+SOURCE = PACKAGE_DIR / "src" / "acme_ci"
 
 FENCE = re.compile(r"^ {0,3}(```|~~~).*?^ {0,3}\1[ \t]*$", re.MULTILINE | re.DOTALL)
 CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
@@ -337,3 +339,34 @@ async def test_every_dagger_call_example_in_docs_parses(
     assert calls, "docs/ shows no `dagger call` example"
     problems = {call: call_errors(argv, functions) for call, argv in calls.items()}
     assert {call: errors for call, errors in problems.items() if errors} == {}
+
+
+def table_modules(text: str) -> set[str]:
+    """The modules ci/README.md's "Where a change belongs" section names in its tables' first
+    column, as paths under acme_ci."""
+    section = text.split("## Where a change belongs", 1)[-1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `([a-z0-9_/]+\.py)` \|", section, re.MULTILINE))
+
+
+def source_modules() -> set[str]:
+    """Every module under acme_ci; a package's __init__.py is its folder's table."""
+    return {
+        path.relative_to(SOURCE).as_posix()
+        for path in SOURCE.rglob("*.py")
+        if path.name != "__init__.py" and "__pycache__" not in path.parts
+    }
+
+
+def test_ci_readme_names_every_module_where_a_change_belongs() -> None:
+    readme = (PACKAGE_DIR / "README.md").read_text(encoding="utf-8")
+    listed, present = table_modules(readme), source_modules()
+    assert listed, 'ci/README.md has no "Where a change belongs" table'
+    assert {"missing from ci/README.md": sorted(present - listed)} == {
+        "missing from ci/README.md": []
+    }
+    assert {"in ci/README.md, not in src": sorted(listed - present)} == {
+        "in ci/README.md, not in src": []
+    }
+    folders = {m.rsplit("/", 1)[0] for m in present if "/" in m}
+    headings = set(re.findall(r"^### `([a-z0-9_/]+)/`", readme, re.MULTILINE))
+    assert folders - headings == set(), "each folder has its own table, under its heading"
