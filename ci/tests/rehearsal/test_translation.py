@@ -225,6 +225,19 @@ async def test_bound_services_answer_to_their_alias_on_a_network_of_each_exec(
 
 
 @pytest.mark.anyio
+async def test_a_served_service_runs_the_image_command_on_the_rehearsal_network_until_checked(
+    fake: FakePodman, evaluator: Evaluator
+) -> None:
+    served = await evaluator.value_of(await module().serve("acme-user-service"))
+    async with evaluator.services.serving(served) as host:
+        (started,) = [c for c in fake.creates() if c[2] == host]
+        assert flag_values(started, "--network") == [evaluator.resources.shared_network_name]
+        assert entrypoint(started) == [*served.container.entrypoint]  # the image's own command
+        assert ("start", host) in fake.calls
+    assert [c for c in fake.calls if c[:2] == ("rm", "--force") and c[-1] == host]
+
+
+@pytest.mark.anyio
 async def test_a_service_without_a_stand_in_is_dropped_with_the_variables_naming_it(
     fake: FakePodman, evaluator: Evaluator, notes: list[str]
 ) -> None:
