@@ -35,8 +35,8 @@ from dagger.client.base import Type
 from gql import gql
 
 from acme_ci.core import changes
-from acme_ci.core.affected import select_affected, select_all
-from acme_ci.core.plan import make_plan
+from acme_ci.core.affected import select_affected, select_all, select_packages
+from acme_ci.core.plan import PlanOptions, make_plan
 from acme_ci.core.plan_format import plan_text
 from acme_ci.dagger import containers as images
 from acme_ci.dagger import junit_echo
@@ -394,17 +394,15 @@ async def test_lint_returns_the_step_output(engine: FakeEngine) -> None:
     engine.outputs = {("ruff", "check", "."): "All checks passed!"}
     out = await module().lint("acme-logger")
     assert "All checks passed!" in out
-    assert engine.step_commands() == [
-        (
-            "acme-logger",
-            "/src/common/logger",
-            (
-                ("ruff", "check", "."),
-                ("ruff", "format", "--check", "."),
-                ("mypy", "src", "tests"),
-            ),
-        )
-    ]
+    ws = load_workspace(ROOT)
+    plan = make_plan(ws, select_packages(ws, ["acme-logger"]), PlanOptions(tasks=("lint",)))
+    lint = plan.get("acme-logger:lint").commands
+    assert engine.step_commands() == [("acme-logger", "/src/common/logger", lint)]
+    assert lint[:3] == (
+        ("ruff", "check", "."),
+        ("ruff", "format", "--check", "."),
+        ("mypy", "src", "tests"),
+    )
 
 
 @pytest.mark.anyio
