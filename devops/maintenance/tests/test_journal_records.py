@@ -4,7 +4,9 @@ each setting picks and why (the reason ``--dry-run`` shows).
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,27 @@ def test_an_unwritable_journal_place_says_how_to_recover(tmp_path: Path) -> None
     message = str(raised.value)
     assert message.startswith(f"cannot write the maintenance journal file {path}: ")
     assert message.endswith("; make its directory writable or choose another place with --journal")
+
+
+def test_a_write_that_fails_before_its_rename_leaves_the_journal_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "journal.json"
+    store = FileJournal(path)
+    store.write([JournalEntry("s3", "failed", True, "real", "maintenance", AT)], AT)
+    before = store.load()
+
+    def fail(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    later = "2026-02-03T04:05:06+00:00"
+    with pytest.raises(JournalError, match="No space left on device"):
+        store.write([JournalEntry("s3", "ok", False, "real", "maintenance", later)], later)
+    monkeypatch.undo()
+
+    assert store.load() == before
+    # Beside the journal and its lock, only the documented hidden leftover, safe to delete.
+    others = {p.name for p in tmp_path.iterdir()} - {"journal.json", ".journal.json.lock"}
+    assert len(others) == 1
+    assert fnmatch.fnmatchcase(others.pop(), ".journal-*.json")

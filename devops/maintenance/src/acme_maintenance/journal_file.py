@@ -14,7 +14,11 @@ from acme_maintenance.journal_store import JournalError
 
 
 class FileJournal:
-    """A JSON file on this machine: replaced atomically, updated under an exclusive lock."""
+    """A JSON file on this machine: replaced atomically, updated under an exclusive lock.
+
+    A write that fails before its rename leaves the journal as it was, and may leave a
+    hidden ``.journal-*.json`` beside it: safe to delete.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
