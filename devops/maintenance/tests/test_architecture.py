@@ -17,7 +17,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1]
 MODULES = Path("src") / "acme_maintenance"
 CYCLES = "no import cycle between the modules of acme_maintenance"
-ITSELF = "no module imports acme_maintenance itself (a circle through its __init__.py)"
+ITSELF = "no module of acme_maintenance imports the package itself (its __init__.py)"
 
 
 def lint_imports(package_root: Path) -> subprocess.CompletedProcess[str]:
