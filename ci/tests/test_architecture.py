@@ -1,4 +1,5 @@
-"""The import contract in ci/pyproject.toml holds, and it bites when an arrow points back."""
+"""The import contracts in ci/pyproject.toml hold, and each bites when an arrow points back
+or an import closes a circle."""
 
 from __future__ import annotations
 
@@ -97,6 +98,26 @@ def test_the_contracts_hold() -> None:
             "import dagger",
             "the native shell never imports dagger or the rehearsal",
         ),
+        (
+            "core/workspace.py",
+            "import acme_ci.core.plan",
+            "no import cycle between the modules of acme_ci",
+        ),
+        (
+            "rehearsal/evaluator/values.py",
+            "def _late() -> None:\n    import acme_ci.rehearsal.evaluator.dispatch",
+            "no import cycle between the modules of acme_ci",
+        ),
+        (
+            "core/__init__.py",
+            "import acme_ci.core.plan",
+            "these __init__.py import nothing of acme_ci",
+        ),
+        (
+            "rehearsal/evaluator/execs.py",
+            "import acme_ci.rehearsal.evaluator",
+            "no module of rehearsal.evaluator imports the package itself",
+        ),
     ],
 )
 def test_an_arrow_pointing_back_breaks_a_named_contract(
@@ -106,8 +127,10 @@ def test_an_arrow_pointing_back_breaks_a_named_contract(
     target = root / "src" / "acme_ci" / module
     text = target.read_text()
     marker = "from __future__ import annotations\n"
-    assert marker in text
-    target.write_text(text.replace(marker, f"{marker}\n{line}  # noqa\n", 1))
+    if marker in text:
+        target.write_text(text.replace(marker, f"{marker}\n{line}  # noqa\n", 1))
+    else:  # a package's __init__.py: its docstring, then the import
+        target.write_text(f"{text}\n{line}  # noqa\n")
     done = lint_imports(root)
     assert done.returncode != 0, done.stdout
     assert f"{contract}" in done.stdout

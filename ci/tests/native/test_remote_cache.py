@@ -59,7 +59,7 @@ def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Client:
 
 def ci(repo: Repo, report: Path, *args: str) -> int:
     return main(
-        ["-C", str(repo.root), "ci", "--engine", "native", "--jobs", "2", "--package", "core",
+        ["-C", str(repo.root), "ci", "--runner", "native", "--jobs", "2", "--package", "core",
          "--cache-url", URL, "--report", str(report), *args]
     )  # fmt: skip
 

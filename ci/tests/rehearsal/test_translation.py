@@ -331,7 +331,7 @@ def test_without_root_the_rehearsal_exits_2_saying_why(
 
 
 def test_the_closing_line_counts_calls_and_carries_the_step_count_of_one_ci() -> None:
-    ci_run = Outcome("ci --all", True, 300.0, ["24 steps: 24 passed in 299.0s (engine: dagger)"])
+    ci_run = Outcome("ci --all", True, 300.0, ["24 steps: 24 passed in 299.0s (runner: dagger)"])
     assert cli.closing_line([ci_run], 310.0) == (
         "== rehearsal: 1 passed, 0 failed (24 steps: 24 passed in 299.0s) in 310.0s =="
     )

@@ -20,7 +20,7 @@ from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.session import Rehearsal, context_root, rehearsal, say
 from acme_ci.rehearsal.standins import describe_all
 
-# The module's run summary: "24 steps: 24 passed in 301.2s (engine: dagger)".
+# The module's run summary: "24 steps: 24 passed in 301.2s (runner: dagger)".
 STEPS_LINE = re.compile(r"^\d+ steps: ")
 LIMITS_NOTE = (
     "rehearsal: the module's own queries, run by podman on local stand-in images "

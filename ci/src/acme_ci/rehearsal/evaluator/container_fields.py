@@ -21,15 +21,15 @@ from acme_ci.rehearsal.evaluator.values import (
 from acme_ci.rehearsal.ignore import PathFilter
 
 if TYPE_CHECKING:
-    from acme_ci.rehearsal.evaluator.dispatch import Arguments, Evaluator, FieldHandler
+    from acme_ci.rehearsal.evaluator.handlers import Arguments, Evaluation, FieldHandler
     from acme_ci.rehearsal.evaluator.values import Container, Directory, File, Service
 
 
-async def from_address(evaluator: Evaluator, _: Container, arguments: Arguments) -> Container:
+async def from_address(evaluator: Evaluation, _: Container, arguments: Arguments) -> Container:
     return await evaluator.file_systems.from_address(arguments["address"])
 
 
-async def with_file(evaluator: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_file(evaluator: Evaluation, container: Container, arguments: Arguments) -> Container:
     file: File = await evaluator.value_of(arguments["source"])
     path, permissions = arguments["path"], arguments.get("permissions")
     copy = CopyFile(path, file, permissions)
@@ -39,7 +39,7 @@ async def with_file(evaluator: Evaluator, container: Container, arguments: Argum
 
 
 async def with_directory(
-    evaluator: Evaluator, container: Container, arguments: Arguments
+    evaluator: Evaluation, container: Container, arguments: Arguments
 ) -> Container:
     source: Directory = await evaluator.value_of(arguments["source"])
     path_filter = PathFilter.of(arguments.get("exclude"), arguments.get("include"))
@@ -53,7 +53,7 @@ async def with_directory(
     )
 
 
-async def with_new_file(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_new_file(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     contents = arguments.get("contents", "").encode()
     new = NewFile(arguments["path"], contents, arguments.get("permissions", 0o644))
     return container.then(
@@ -65,24 +65,24 @@ async def with_new_file(_: Evaluator, container: Container, arguments: Arguments
     )
 
 
-async def without_path(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def without_path(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     removal = Remove(arguments["path"])
     return container.then("rm", removal.path, file_operations=(*container.file_operations, removal))
 
 
-async def with_env_variable(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_env_variable(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     return container.with_env(arguments["name"], arguments["value"])
 
 
 async def without_env_variable(
-    _: Evaluator, container: Container, arguments: Arguments
+    _: Evaluation, container: Container, arguments: Arguments
 ) -> Container:
     env = tuple((k, v) for k, v in container.env if k != arguments["name"])
     return container.then("unenv", arguments["name"], env=env)
 
 
 async def with_secret_variable(
-    evaluator: Evaluator, container: Container, arguments: Arguments
+    evaluator: Evaluation, container: Container, arguments: Arguments
 ) -> Container:
     name = arguments["name"]
     secret = await evaluator.value_of(arguments["secret"])
@@ -91,7 +91,7 @@ async def with_secret_variable(
 
 
 async def with_mounted_cache(
-    evaluator: Evaluator, container: Container, arguments: Arguments
+    evaluator: Evaluation, container: Container, arguments: Arguments
 ) -> Container:
     path = arguments["path"]
     volume = await evaluator.value_of(arguments["cache"])
@@ -99,12 +99,12 @@ async def with_mounted_cache(
     return container.then("cache", path, volume.key, mounts=mounts)
 
 
-async def with_workdir(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_workdir(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     path = arguments["path"]
     return container.then("workdir", path, workdir=container.absolute(path))
 
 
-async def with_entrypoint(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_entrypoint(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     keep = arguments.get("keepDefaultArgs", False)
     return container.then(
         "entrypoint",
@@ -114,22 +114,22 @@ async def with_entrypoint(_: Evaluator, container: Container, arguments: Argumen
     )
 
 
-async def with_default_args(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_default_args(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     return container.then("args", arguments["args"], default_args=tuple(arguments["args"]))
 
 
-async def with_exposed_port(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_exposed_port(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     ports = (*container.ports, int(arguments["port"]))
     return container.then("port", arguments["port"], ports=ports)
 
 
-async def with_label(_: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_label(_: Evaluation, container: Container, arguments: Arguments) -> Container:
     name, value = arguments["name"], arguments["value"]
     return container.then("label", name, value, labels=(*container.labels, (name, value)))
 
 
 async def with_registry_auth(
-    evaluator: Evaluator, container: Container, arguments: Arguments
+    evaluator: Evaluation, container: Container, arguments: Arguments
 ) -> Container:
     secret = await evaluator.value_of(arguments["secret"])
     auth = (*container.auth, (arguments["address"], arguments["username"], secret))
@@ -137,7 +137,7 @@ async def with_registry_auth(
 
 
 async def with_service_binding(
-    evaluator: Evaluator, container: Container, arguments: Arguments
+    evaluator: Evaluation, container: Container, arguments: Arguments
 ) -> Container:
     alias = arguments["alias"]
     try:
@@ -147,21 +147,21 @@ async def with_service_binding(
     return evaluator.services.bind(container, alias, service)
 
 
-async def with_exec(evaluator: Evaluator, container: Container, arguments: Arguments) -> Container:
+async def with_exec(evaluator: Evaluation, container: Container, arguments: Arguments) -> Container:
     return await evaluator.execs.run(container, arguments)
 
 
-async def as_service(evaluator: Evaluator, container: Container, arguments: Arguments) -> Service:
+async def as_service(evaluator: Evaluation, container: Container, arguments: Arguments) -> Service:
     return evaluator.services.service_of(
         container, tuple(arguments.get("args") or ()), arguments.get("useEntrypoint", False)
     )
 
 
-async def directory(evaluator: Evaluator, container: Container, arguments: Arguments) -> Directory:
+async def directory(evaluator: Evaluation, container: Container, arguments: Arguments) -> Directory:
     return evaluator.file_systems.container_directory(container, arguments["path"])
 
 
-async def file(evaluator: Evaluator, container: Container, arguments: Arguments) -> File:
+async def file(evaluator: Evaluation, container: Container, arguments: Arguments) -> File:
     parent, _, name = container.absolute(arguments["path"]).rpartition("/")
     return evaluator.file_systems.file_in(
         evaluator.file_systems.container_directory(container, parent or "/"), name
@@ -171,7 +171,7 @@ async def file(evaluator: Evaluator, container: Container, arguments: Arguments)
 def last_exec(output: str) -> FieldHandler:
     """`stdout`, `stderr` or `exitCode`: of the container's last exec."""
 
-    async def handler(_: Evaluator, container: Container, __: Arguments) -> Any:
+    async def handler(_: Evaluation, container: Container, __: Arguments) -> Any:
         if container.last is None:
             raise query_error(f"{output}: no command has been executed")
         result = container.last
@@ -180,15 +180,15 @@ def last_exec(output: str) -> FieldHandler:
     return handler
 
 
-async def publish(evaluator: Evaluator, container: Container, arguments: Arguments) -> str:
+async def publish(evaluator: Evaluation, container: Container, arguments: Arguments) -> str:
     return await evaluator.publisher.publish(container, arguments["address"])
 
 
-async def env_variable(_: Evaluator, container: Container, arguments: Arguments) -> str | None:
+async def env_variable(_: Evaluation, container: Container, arguments: Arguments) -> str | None:
     return dict(container.env).get(arguments["name"])
 
 
-async def workdir(_: Evaluator, container: Container, __: Arguments) -> str:
+async def workdir(_: Evaluation, container: Container, __: Arguments) -> str:
     return container.workdir
 
 

@@ -15,7 +15,7 @@ from acme_ci.rehearsal.evaluator.query_fields import identify
 from acme_ci.rehearsal.ignore import PathFilter
 
 if TYPE_CHECKING:
-    from acme_ci.rehearsal.evaluator.dispatch import Arguments, Evaluator, FieldHandler
+    from acme_ci.rehearsal.evaluator.handlers import Arguments, Evaluation, FieldHandler
     from acme_ci.rehearsal.evaluator.values import Directory, File
 
 
@@ -26,15 +26,15 @@ def filter_of(directory: Directory) -> tuple[PathFilter, str]:
     return PathFilter(), ""
 
 
-async def subdirectory(_: Evaluator, directory: Directory, arguments: Arguments) -> Directory:
+async def subdirectory(_: Evaluation, directory: Directory, arguments: Arguments) -> Directory:
     return directory.below(arguments["path"])
 
 
-async def file_of(evaluator: Evaluator, directory: Directory, arguments: Arguments) -> File:
+async def file_of(evaluator: Evaluation, directory: Directory, arguments: Arguments) -> File:
     return evaluator.file_systems.file_in(directory, arguments["path"])
 
 
-async def glob(evaluator: Evaluator, directory: Directory, arguments: Arguments) -> list[str]:
+async def glob(evaluator: Evaluation, directory: Directory, arguments: Arguments) -> list[str]:
     base = await evaluator.file_systems.directory_path(directory)
     path_filter, prefix = filter_of(directory)
     found = []
@@ -45,7 +45,7 @@ async def glob(evaluator: Evaluator, directory: Directory, arguments: Arguments)
     return sorted(found)
 
 
-async def entries(evaluator: Evaluator, directory: Directory, arguments: Arguments) -> list[str]:
+async def entries(evaluator: Evaluation, directory: Directory, arguments: Arguments) -> list[str]:
     base = await evaluator.file_systems.directory_path(directory)
     below = arguments.get("path") or ""
     path_filter, prefix = filter_of(directory)
@@ -57,12 +57,14 @@ async def entries(evaluator: Evaluator, directory: Directory, arguments: Argumen
     )
 
 
-async def directory_digest(evaluator: Evaluator, directory: Directory, _: Arguments) -> str:
+async def directory_digest(evaluator: Evaluation, directory: Directory, _: Arguments) -> str:
     base = await evaluator.file_systems.directory_path(directory)
     return "sha256:" + fs.tree_digest(base, *filter_of(directory))
 
 
-async def export_directory(evaluator: Evaluator, directory: Directory, arguments: Arguments) -> str:
+async def export_directory(
+    evaluator: Evaluation, directory: Directory, arguments: Arguments
+) -> str:
     base = await evaluator.file_systems.directory_path(directory)
     out = Path(arguments["path"])
     for relative, source in fs.walk(base, *filter_of(directory)):
@@ -70,26 +72,26 @@ async def export_directory(evaluator: Evaluator, directory: Directory, arguments
     return str(out)
 
 
-async def contents(evaluator: Evaluator, file: File, _: Arguments) -> str:
+async def contents(evaluator: Evaluation, file: File, _: Arguments) -> str:
     path = await evaluator.file_systems.file_path(file)
     return path.read_text(encoding="utf-8", errors="replace")
 
 
-async def export_file(evaluator: Evaluator, file: File, arguments: Arguments) -> str:
+async def export_file(evaluator: Evaluation, file: File, arguments: Arguments) -> str:
     shutil.copy2(await evaluator.file_systems.file_path(file), arguments["path"])
     path: str = arguments["path"]
     return path
 
 
-async def size(evaluator: Evaluator, file: File, _: Arguments) -> int:
+async def size(evaluator: Evaluation, file: File, _: Arguments) -> int:
     return (await evaluator.file_systems.file_path(file)).stat().st_size
 
 
-async def file_digest(evaluator: Evaluator, file: File, _: Arguments) -> str:
+async def file_digest(evaluator: Evaluation, file: File, _: Arguments) -> str:
     return "sha256:" + fs.file_digest(await evaluator.file_systems.file_path(file))
 
 
-async def name(_: Evaluator, file: File, __: Arguments) -> str:
+async def name(_: Evaluation, file: File, __: Arguments) -> str:
     return file.path.rsplit("/", 1)[-1]
 
 

@@ -11,7 +11,7 @@ here knows the module's containers: the chain is the only input.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from acme_ci.rehearsal.evaluator.directory_fields import DIRECTORY_FIELDS, FILE_
 from acme_ci.rehearsal.evaluator.errors import unmodelled
 from acme_ci.rehearsal.evaluator.execs import Execs
 from acme_ci.rehearsal.evaluator.file_systems import FileSystems
+from acme_ci.rehearsal.evaluator.handlers import FieldHandler
 from acme_ci.rehearsal.evaluator.interfaces import ImageSource, Report
 from acme_ci.rehearsal.evaluator.layers import KeptLayers
 from acme_ci.rehearsal.evaluator.publish import Publisher
@@ -32,12 +33,6 @@ from acme_ci.rehearsal.evaluator.resources import Resources
 from acme_ci.rehearsal.evaluator.services import Services
 from acme_ci.rehearsal.evaluator.values import Query
 from acme_ci.rehearsal.podman import Podman, podman
-
-# A selection's arguments, as dagger-io unstructured them (object arguments stay objects).
-Arguments = dict[str, Any]
-# The evaluation of one field: the value so far and the selection's arguments in, the next
-# value out.
-FieldHandler = Callable[["Evaluator", Any, Arguments], Awaitable[Any]]
 
 FIELDS: Mapping[str, Mapping[str, FieldHandler]] = {
     "Query": QUERY_FIELDS,

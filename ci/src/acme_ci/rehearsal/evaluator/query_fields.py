@@ -10,41 +10,41 @@ from acme_ci.rehearsal.evaluator.values import CacheVolume, Container, Host, Sec
 from acme_ci.rehearsal.ignore import PathFilter
 
 if TYPE_CHECKING:
-    from acme_ci.rehearsal.evaluator.dispatch import Arguments, Evaluator, FieldHandler
+    from acme_ci.rehearsal.evaluator.handlers import Arguments, Evaluation, FieldHandler
     from acme_ci.rehearsal.evaluator.values import Directory, File, Query
 
 
-async def container(_: Evaluator, __: Query, ___: Arguments) -> Container:
+async def container(_: Evaluation, __: Query, ___: Arguments) -> Container:
     return Container()
 
 
-async def host(_: Evaluator, __: Query, ___: Arguments) -> Host:
+async def host(_: Evaluation, __: Query, ___: Arguments) -> Host:
     return Host()
 
 
-async def cache_volume(_: Evaluator, __: Query, arguments: Arguments) -> CacheVolume:
+async def cache_volume(_: Evaluation, __: Query, arguments: Arguments) -> CacheVolume:
     return CacheVolume(arguments["key"])
 
 
-async def set_secret(_: Evaluator, __: Query, arguments: Arguments) -> Secret:
+async def set_secret(_: Evaluation, __: Query, arguments: Arguments) -> Secret:
     return Secret(arguments["name"], arguments["plaintext"])
 
 
-async def load(evaluator: Evaluator, _: Query, arguments: Arguments) -> object:
+async def load(evaluator: Evaluation, _: Query, arguments: Arguments) -> object:
     return evaluator.load(arguments["id"])
 
 
-async def identify(evaluator: Evaluator, value: object, _: Arguments) -> str:
+async def identify(evaluator: Evaluation, value: object, _: Arguments) -> str:
     """`id` or `sync` of any value: an ID that `load...FromID` and `node` give back."""
     return evaluator.register(value)
 
 
-async def host_directory(evaluator: Evaluator, _: Host, arguments: Arguments) -> Directory:
+async def host_directory(evaluator: Evaluation, _: Host, arguments: Arguments) -> Directory:
     path_filter = PathFilter.of(arguments.get("exclude"), arguments.get("include"))
     return evaluator.file_systems.host_directory(arguments["path"], path_filter)
 
 
-async def host_file(evaluator: Evaluator, _: Host, arguments: Arguments) -> File:
+async def host_file(evaluator: Evaluation, _: Host, arguments: Arguments) -> File:
     path = Path(arguments["path"])
     parent = evaluator.file_systems.host_directory(str(path.parent), PathFilter())
     return evaluator.file_systems.file_in(parent, path.name)
