@@ -157,7 +157,7 @@ def closing_line(outcomes: Sequence[Outcome], seconds: float) -> str:
     passed = sum(o.ok for o in outcomes)
     failed = [o.name for o in outcomes if not o.ok]
     steps = [line for o in outcomes for line in o.lines if STEPS_LINE.match(line)]
-    detail = f" ({steps[0].split(' (engine')[0]})" if len(outcomes) == 1 and steps else ""
+    detail = f" ({steps[0].split(' (runner')[0]})" if len(outcomes) == 1 and steps else ""
     failures = f"; failed: {', '.join(failed)}" if failed else ""
     return (
         f"== rehearsal: {passed} passed, {len(failed)} failed{detail} in {seconds:.1f}s"
