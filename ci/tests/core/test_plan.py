@@ -177,6 +177,32 @@ def test_every_step_is_complete_data_both_shells_can_run() -> None:
     )
 
 
+def test_a_package_naming_workflows_audits_them_in_its_lint_and_only_there() -> None:
+    ws = parse_workspace(
+        {
+            "tools/ci": (
+                '[project]\nname = "tool"\n[tool.pyright]\n'
+                '[tool.acme.lint]\nworkflows = "../../.github/workflows"\n'
+            ),
+            "common/log": '[project]\nname = "log"\n',
+        }
+    )
+    plan = make_plan(ws, select_all(ws))
+    lint = plan.get("tool:lint")
+    assert lint.workdir == "tools/ci"
+    # After the package's own checks; the path as seen from its directory.
+    assert lint.commands[-2:] == (
+        ("pyright",),
+        ("zizmor", "--offline", "--no-config", "../../.github/workflows"),
+    )
+    # The workflows key the lint step alone: a workflow change re-runs no test or build.
+    assert lint.inputs == ("uv.lock", "pyproject.toml", "tools/ci", ".github/workflows")
+    assert ".github/workflows" not in plan.get("tool:test").inputs
+    assert ".github/workflows" not in plan.get("tool:build").inputs
+    assert not any(c[0] == "zizmor" for c in plan.get("log:lint").commands)
+    assert plan.get("log:lint").inputs == ("uv.lock", "pyproject.toml", "common/log")
+
+
 def test_a_package_at_the_root_writes_its_report_without_climbing() -> None:
     ws = parse_workspace({"": '[project]\nname = "solo"\n'})
     test = make_plan(ws, select_all(ws), PlanOptions(report_dir="out", tasks=("test",))).steps[0]

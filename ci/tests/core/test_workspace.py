@@ -165,6 +165,24 @@ def test_package_fields_come_from_the_manifest_with_defaults() -> None:
     assert plain.settings.pyright is False
 
 
+def test_a_workflow_directory_is_named_from_the_package_and_kept_from_the_root() -> None:
+    lint = '[tool.acme.lint]\nworkflows = "{}"\n'
+    ws = parse_workspace(
+        {
+            "ci": manifest("tool", extra=lint.format("../.github/workflows")),
+            ".": manifest("root", extra=lint.format("./.github/workflows/")),
+            "libs/deep": manifest("deep", extra=lint.format("../../.github/workflows")),
+            "libs/own": manifest("own", extra=lint.format("workflows")),
+            "libs/plain": manifest("plain", extra="[tool.acme.lint]\n"),
+        }
+    )
+    assert ws.get("tool").settings.workflows == ".github/workflows"
+    assert ws.get("root").settings.workflows == ".github/workflows"
+    assert ws.get("deep").settings.workflows == ".github/workflows"
+    assert ws.get("own").settings.workflows == "libs/own/workflows"
+    assert ws.get("plain").settings.workflows is None
+
+
 def test_scripts_that_are_not_a_table_are_ignored() -> None:
     ws = parse_workspace({"a": '[project]\nname = "a"\nscripts = ["x"]\n'})
     assert ws.get("a").scripts == ()
@@ -243,6 +261,24 @@ def test_members_of_the_root_manifest() -> None:
         (
             {"a": manifest("a", extra="[tool.acme.service]\nport = true\n")},
             "a: [tool.acme.service] port must be an integer",
+        ),
+        (
+            {"a": manifest("a", extra='[tool.acme]\nlint = "../.github/workflows"\n')},
+            "a: [tool.acme.lint] must be a table",
+        ),
+        *(
+            (
+                {"libs/a": manifest("a", extra=f"[tool.acme.lint]\nworkflows = {value}\n")},
+                "a: [tool.acme.lint] workflows must be a directory inside the workspace, "
+                f'relative to the package (e.g. "../.github/workflows"); got {shown}',
+            )
+            for value, shown in [
+                ('"../../../outside"', "'../../../outside'"),  # above the root
+                ('"../../.."', "'../../..'"),  # the root's parent itself
+                ('"/etc/workflows"', "'/etc/workflows'"),
+                ('""', "''"),
+                ("['.github']", "['.github']"),
+            ]
         ),
     ],
 )

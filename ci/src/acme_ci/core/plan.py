@@ -159,23 +159,32 @@ def _topological(ws: Workspace, packages: list[Package]) -> list[Package]:
 
 
 def _lint(package: Package, inputs: tuple[str, ...], reason: str) -> Step:
+    workflows = package.settings.workflows
     return Step(
         id=f"{package.name}:lint",
         package=package.name,
         task="lint",
         # Static checks: style, formatting, types (strict, from the root mypy config) and,
-        # where the package declares them, its import-linter architecture contract and
-        # pyright (acme-ci: the Dagger module, as the SDK's own users type-check it).
+        # where the package declares them, its import-linter architecture contract,
+        # pyright (acme-ci: the Dagger module, as the SDK's own users type-check it) and
+        # zizmor over the GitHub workflows: offline (no GitHub API, so every runner reaches
+        # the same verdict) and with no config file, which would lie outside the step's
+        # inputs (a false positive is ignored in the workflow: `# zizmor: ignore[<audit>]`).
         commands=(
             ("ruff", "check", "."),
             ("ruff", "format", "--check", "."),
             ("mypy", "src", "tests"),
             *((("lint-imports", "--no-cache"),) if package.settings.import_contracts else ()),
             *((("pyright",),) if package.settings.pyright else ()),
+            *(
+                (("zizmor", "--offline", "--no-config", _from(package.path, workflows)),)
+                if workflows
+                else ()
+            ),
         ),
         workdir=package.path,
         env=(),
-        inputs=inputs,
+        inputs=(*inputs, workflows) if workflows else inputs,
         needs=(),
         outputs=(),
         reason=reason,

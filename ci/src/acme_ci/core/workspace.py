@@ -6,6 +6,7 @@ Pure: callers read the manifests and pass their text in (and, if they like, the 
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ class PackageSettings:
     import_contracts: bool = False
     # The package configures pyright (`[tool.pyright]`): lint runs it on what that includes.
     pyright: bool = False
+    # `[tool.acme.lint] workflows`: a directory of GitHub Actions workflows the package's lint
+    # audits with zizmor, relative to the workspace root (the manifest says it relative to
+    # the package, as other tools' paths are).
+    workflows: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,7 @@ def _package(name: str, path: str, data: Mapping[str, Any], members: frozenset[s
         dependencies=tuple(sorted(dependencies)),
         settings=_settings(
             name,
+            path,
             data.get("tool", {}).get("acme", {}),
             import_contracts="importlinter" in data.get("tool", {}),
             pyright="pyright" in data.get("tool", {}),
@@ -185,7 +191,9 @@ def _package(name: str, path: str, data: Mapping[str, Any], members: frozenset[s
     )
 
 
-def _settings(name: str, table: Any, *, import_contracts: bool, pyright: bool) -> PackageSettings:
+def _settings(
+    name: str, path: str, table: Any, *, import_contracts: bool, pyright: bool
+) -> PackageSettings:
     if not isinstance(table, dict):
         raise WorkspaceError(f"{name}: [tool.acme] must be a table")
     test = table.get("test", {})
@@ -211,6 +219,29 @@ def _settings(name: str, table: Any, *, import_contracts: bool, pyright: bool) -
         service_script=service.get("script"),
         import_contracts=import_contracts,
         pyright=pyright,
+        workflows=_workflows(name, path, table.get("lint", {})),
+    )
+
+
+def _workflows(name: str, path: str, lint: Any) -> str | None:
+    """`[tool.acme.lint] workflows`, from the package's directory to the root's."""
+    if not isinstance(lint, dict):
+        raise WorkspaceError(f"{name}: [tool.acme.lint] must be a table")
+    value = lint.get("workflows")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or posixpath.isabs(value):
+        raise _outside_the_workspace(name, value)
+    root_relative = posixpath.normpath(posixpath.join(path, value))
+    if root_relative == ".." or root_relative.startswith("../"):
+        raise _outside_the_workspace(name, value)
+    return root_relative
+
+
+def _outside_the_workspace(name: str, value: object) -> WorkspaceError:
+    return WorkspaceError(
+        f"{name}: [tool.acme.lint] workflows must be a directory inside the workspace, "
+        f'relative to the package (e.g. "../.github/workflows"); got {value!r}'
     )
 
 
