@@ -1,25 +1,33 @@
-"""dagger.json and the GitHub workflows: pinned to the same Dagger release, valid, complete."""
+"""dagger.json and the GitHub workflows: pinned to the same Dagger release, valid, complete,
+audited by zizmor in acme-ci's lint step. What the workflow's scripts do when they run:
+test_workflow_scripts.py."""
 
 from __future__ import annotations
 
 import inspect
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs; types-PyYAML is not a dependency
+from dagger.client._core import Context
 
-from acme_ci.core.remote_cache import scope_policy
+from acme_ci.core.affected import select_all
+from acme_ci.core.plan import Step, make_plan
 from acme_ci.dagger.main import AcmeCi
+from acme_ci.dagger.remote_cache import step_inputs
+from acme_ci.native.discover import load_workspace
+from acme_ci.rehearsal.converter import one_converter
 
-from ..conftest import Repo, git, repository_file
+from ..conftest import repository_file
+from .test_pipeline import FakeEngine, args_of, execs, in_src, module
 
 ROOT = Path(__file__).resolve().parents[3]
 # At least ci.yml: when .github/ is absent, its test says so rather than vanishing.
@@ -118,49 +126,7 @@ def test_ci_runs_dagger_call_ci_with_full_history_on_prs_and_main() -> None:
     assert checkout["with"]["fetch-depth"] == 0
     (step,) = dagger_steps(job)
     assert step["with"]["verb"] == "call"
-    assert step["with"]["args"].startswith("ci ${{ steps.base.outputs.args }} ")
-
-
-def base_args(repo: Repo, event: str, base_ref: str = "", before: str = "") -> str:
-    """What the workflow's base step selects, run by bash in a real repository."""
-    (step,) = [s for s in workflow("ci.yml")["jobs"]["ci"]["steps"] if s.get("id") == "base"]
-    assert step["env"] == {
-        "EVENT": "${{ github.event_name }}",
-        "BASE_REF": "${{ github.base_ref }}",
-        "BEFORE": "${{ github.event.before }}",
-    }
-    output = repo.root / "github-output"
-    output.write_text("", encoding="utf-8")
-    env = {
-        **os.environ,
-        "EVENT": event,
-        "BASE_REF": base_ref,
-        "BEFORE": before,
-        "GITHUB_OUTPUT": str(output),
-    }
-    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=repo.root, env=env, check=True)
-    (line,) = output.read_text(encoding="utf-8").splitlines()
-    return line.removeprefix("args=")
-
-
-def test_a_pull_request_is_compared_with_its_target_branch(repo: Repo) -> None:
-    assert base_args(repo, "pull_request", base_ref="release/2.x") == "--base origin/release/2.x"
-    assert base_args(repo, "pull_request", base_ref="main") == "--base origin/main"
-
-
-def test_a_push_is_compared_with_the_commit_it_replaced(repo: Repo) -> None:
-    before = git(repo.root, "rev-parse", "HEAD").strip()
-    repo.write("libs/core/src/core/extra.py", "X = 1\n")
-    repo.commit("core changed")
-    assert base_args(repo, "push", before=before) == f"--base {before}"
-
-
-def test_a_first_push_or_a_force_push_selects_everything(repo: Repo) -> None:
-    # A branch's first push: `before` is all zeros.
-    assert base_args(repo, "push", before="0" * 40) == "--all"
-    # After a force push `before` is a commit the checkout does not have.
-    assert base_args(repo, "push", before="1234567" + "0" * 33) == "--all"
-    assert base_args(repo, "push", before="") == "--all"
+    assert step["with"]["args"].startswith("ci ")
 
 
 def test_checkouts_keep_no_token_for_the_engine_to_upload() -> None:
@@ -173,163 +139,154 @@ def test_checkouts_keep_no_token_for_the_engine_to_upload() -> None:
             assert checkout["with"]["persist-credentials"] is False, name
 
 
-def test_every_dagger_step_pins_a_released_action_and_the_locked_cli() -> None:
+# `uses: owner/repo@ref # comment`, as written (PyYAML drops the comment).
+USES_LINE = re.compile(r"^[\s-]*uses:\s*(\S+)(.*)$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_every_action_is_pinned_to_a_commit_with_its_tag_beside_it(path: Path) -> None:
+    """A tag can be moved to other code; a commit cannot. The tag says which release."""
+    text = repository_file(path.relative_to(ROOT).as_posix()).read_text(encoding="utf-8")
+    written = USES_LINE.findall(text)
+    data = yaml.safe_load(text)
+    used = [s["uses"] for job in data["jobs"].values() for s in job["steps"] if "uses" in s]
+    assert [ref for ref, _ in written] == used
+    for ref, comment in written:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), ref
+        assert re.fullmatch(r"\s+# v\d+(\.\d+)*", comment), (ref, comment)
+
+
+def test_every_dagger_step_runs_the_locked_cli() -> None:
     data = workflow("ci.yml")
     steps = [s for job in data["jobs"].values() for s in dagger_steps(job)]
     assert len(steps) == 2
     for step in steps:
-        tag = step["uses"].split("@", 1)[1]
-        assert tag.startswith("v"), tag
-        assert all(part.isdigit() for part in tag[1:].split(".")), tag
         assert step["with"]["version"] == locked_dagger_version()
 
 
-def test_cd_runs_on_main_only_with_the_commit_as_version_and_secrets_by_reference() -> None:
+def test_dagger_args_are_fixed_text_with_values_as_quoted_variables() -> None:
+    """The action pastes `args` into bash twice (inside single quotes, then bare): an
+    expression there would be code, a single quote would end the first quoting."""
+    for job in workflow("ci.yml")["jobs"].values():
+        (step,) = dagger_steps(job)
+        args = step["with"]["args"]
+        assert "${{" not in args
+        assert "'" not in args
+        variables = re.findall(r"\$\{?(\w+)", args)
+        assert variables
+        for name in variables:
+            assert name in step["env"], name
+        # A value is a whole double-quoted "$NAME" (one word); a secret is env:NAME.
+        bare = re.sub(r'"\$\w+"|\$\{\w+:\+|env:\w+', "", args)
+        assert "$" not in bare, bare
+
+
+def test_cd_runs_on_main_only_after_ci_with_secrets_by_reference() -> None:
     job = workflow("ci.yml")["jobs"]["cd"]
     assert "refs/heads/main" in job["if"]
     assert job["needs"] == "ci"
     (step,) = dagger_steps(job)
-    function, *options = step["with"]["args"].split(" --")
-    assert function == "cd"
-    values = dict(option.split("=", 1) for option in options)
-    assert values["version"] == "${{ github.sha }}"
-    secret_args = {name: value for name, value in values.items() if value.startswith("env:")}
-    assert set(secret_args) == {
-        "password",
-        "kubeconfig",
-        "database-url",
-        "aws-access-key-id",
-        "aws-secret-access-key",
-    }
-    for value in secret_args.values():
-        variable = value.removeprefix("env:")
-        assert step["env"][variable].startswith("${{ secrets."), variable
-    assert "secrets." not in step["with"]["args"]
-
-
-# ---------------------------------------------------------------- the remote step cache
-
-
-def cache_step() -> dict[str, Any]:
-    steps: list[dict[str, Any]] = workflow("ci.yml")["jobs"]["ci"]["steps"]
-    (step,) = [s for s in steps if s.get("id") == "cache"]
-    return step
-
-
-def cache_outputs(tmp_path: Path, **env: str) -> dict[str, str]:
-    """What the workflow's cache step outputs, run by bash with these variables."""
-    output = tmp_path / "github-output"
-    output.write_text("", encoding="utf-8")
-    defaults = {
-        "CACHE_URL_SET": "true",
-        "KEYS_SET": "true",
-        "SIGNING_KEY_SET": "true",
-        "ENDPOINT_URL": "",
-        "REGION": "",
-        "EVENT": "push",
-        "SCOPE": "main",
-        "DEFAULT_SCOPE": "main",
-        "FORK": "",
-    }
-    variables = {**os.environ, **defaults, **env, "GITHUB_OUTPUT": str(output)}
-    subprocess.run(
-        ["bash", "-e", "-c", cache_step()["run"]], cwd=tmp_path, env=variables, check=True
-    )
-    lines = output.read_text(encoding="utf-8").splitlines()
-    return dict(line.split("=", 1) for line in lines)
-
-
-def flags(args: str) -> dict[str, str]:
-    """`--name=value` and `--name` (true) as a dict."""
-    found: dict[str, str] = {}
-    for word in args.split():
-        name, _, value = word.removeprefix("--").partition("=")
-        found[name] = value or "true"
-    return found
-
-
-def policy_of(outputs: dict[str, str]) -> tuple[tuple[str, ...], str | None]:
-    """The scopes `dagger call ci` reads and writes with these flags (the core decides)."""
-    given = flags(outputs["args"])
-    policy = scope_policy(
-        given["cache-scope"],
-        given["cache-default-scope"],
-        pull_request="cache-pull-request" in given,
-        read_only="cache-read-only" in given,
-    )
-    return policy.read, policy.write
-
-
-def test_the_cache_step_sees_whether_secrets_are_set_never_their_values() -> None:
-    step = cache_step()
-    for name, value in step["env"].items():
-        if "secrets." in value:
-            assert re.fullmatch(r"\$\{\{ secrets\.[A-Z_]+ != '' \}\}", value), name
-    assert step["env"]["SCOPE"] == "${{ github.head_ref || github.ref_name }}"
-    assert step["env"]["FORK"] == "${{ github.event.pull_request.head.repo.fork }}"
-
-
-def test_a_push_to_main_reads_and_writes_mains_scope_with_secrets_by_reference(
-    tmp_path: Path,
-) -> None:
-    outputs = cache_outputs(tmp_path)
-    assert outputs["enabled"] == "true"
-    assert policy_of(outputs) == (("main",), "main")
-    given = flags(outputs["args"])
-    assert given["aws-access-key-id"] == "env:ACME_CACHE_AWS_ACCESS_KEY_ID"
-    assert given["aws-secret-access-key"] == "env:ACME_CACHE_AWS_SECRET_ACCESS_KEY"
-    assert given["cache-signing-key"] == "env:ACME_CACHE_SIGNING_KEY"
-    (dagger,) = dagger_steps(workflow("ci.yml")["jobs"]["ci"])
-    for value in given.values():
-        if value.startswith("env:"):
-            name = value.removeprefix("env:")
-            assert dagger["env"][name] == f"${{{{ secrets.{name} }}}}"
-
-
-def test_a_pull_request_writes_its_branchs_scope_and_reads_main_after_it(tmp_path: Path) -> None:
-    outputs = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="feature/login")
-    assert policy_of(outputs) == (("feature/login", "main"), "feature/login")
-
-
-def test_nothing_a_pull_request_computes_is_written_to_mains_scope(tmp_path: Path) -> None:
-    # A fork's branch may be called main: it only reads.
-    fork = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="main", FORK="true")
-    assert policy_of(fork) == (("main",), None)
-    forked_feature = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="x", FORK="true")
-    assert policy_of(forked_feature) == (("x", "main"), None)
-    # A pull request from main into another branch runs on a merge not on main: reads only.
-    same_repo = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="main")
-    assert policy_of(same_repo) == (("main",), None)
-
-
-def test_without_a_cache_url_or_with_an_unsafe_branch_name_there_is_no_cache(
-    tmp_path: Path,
-) -> None:
-    assert cache_outputs(tmp_path, CACHE_URL_SET="false") == {"enabled": "false"}
-    # A branch name is the author's text; it would reach a command line.
-    hostile = cache_outputs(tmp_path, EVENT="pull_request", SCOPE="x$(touch pwned)", FORK="true")
-    assert hostile == {"enabled": "false"}
-    assert not (tmp_path / "pwned").exists()
-
-
-def test_the_dagger_step_passes_the_url_only_when_the_cache_step_enables_it() -> None:
-    (step,) = dagger_steps(workflow("ci.yml")["jobs"]["ci"])
     args = step["with"]["args"]
-    assert "steps.cache.outputs.enabled == 'true'" in args
-    assert "format('--cache-url={0} {1}', secrets.ACME_CACHE_URL, steps.cache.outputs.args)" in args
-    assert re.findall(r"secrets\.\w+", args) == ["secrets.ACME_CACHE_URL"]
+    assert args.startswith("cd ")
+    assert '--version="$ACME_VERSION"' in args
+    assert step["env"]["ACME_VERSION"] == "${{ github.sha }}"
+    secret_flags = dict(re.findall(r"--([a-z-]+)=env:(\w+)", args))
+    assert {"password", "kubeconfig", "database-url", "aws-access-key-id"} <= set(secret_flags)
+    for variable in secret_flags.values():
+        assert re.fullmatch(r"\$\{\{ secrets\.\w+ \}\}", step["env"][variable]), variable
 
 
-def test_every_cache_flag_the_workflow_passes_is_an_argument_of_ci(tmp_path: Path) -> None:
-    outputs = cache_outputs(
-        tmp_path,
-        EVENT="pull_request",
-        SCOPE="f",
-        FORK="true",
-        ENDPOINT_URL="https://s3.x",
-        REGION="eu-west-1",
+@pytest.mark.parametrize("function", ["ci", "cd"])
+def test_every_flag_a_job_passes_is_an_argument_of_its_function(function: str) -> None:
+    (step,) = dagger_steps(workflow("ci.yml")["jobs"][function])
+    passed = set(re.findall(r"--([a-z][a-z0-9-]*)=", step["with"]["args"]))
+    # Dagger drops a Python name's trailing underscore (all_ is --all).
+    parameters = inspect.signature(getattr(AcmeCi, function)).parameters
+    arguments = {name.rstrip("_").replace("_", "-") for name in parameters}
+    assert passed
+    assert passed <= arguments, passed - arguments
+
+
+# ---------------------------------------------------------------- zizmor, in acme-ci's lint
+
+
+def module_lint() -> Step:
+    """acme-ci's lint step, as the plan makes it for this repository."""
+    ws = load_workspace(ROOT)
+    (tool,) = [p for p in ws.packages if p.path == "ci"]
+    return make_plan(ws, select_all(ws)).get(f"{tool.name}:lint")
+
+
+def zizmor_command() -> tuple[str, ...]:
+    (command,) = [c for c in module_lint().commands if c[0] == "zizmor"]
+    binary = Path(sys.executable).parent / "zizmor"
+    if not binary.exists():
+        pytest.skip("zizmor is not installed (it is in the root dev group)")
+    return (str(binary), *command[1:])
+
+
+def test_acme_cis_lint_audits_the_workflows_and_is_keyed_on_them() -> None:
+    lint = module_lint()
+    assert ".github/workflows" in lint.inputs
+    (command,) = [c for c in lint.commands if c[0] == "zizmor"]
+    assert "--offline" in command
+    assert (ROOT / lint.workdir / command[-1]).resolve() == ROOT / ".github" / "workflows"
+
+
+def test_zizmor_finds_nothing_in_the_workflows() -> None:
+    repository_file(".github/workflows/ci.yml")
+    done = subprocess.run(
+        zizmor_command(), cwd=ROOT / "ci", capture_output=True, text=True, check=False
     )
-    passed = {*flags(outputs["args"]), "cache-url"}
-    assert {"cache-endpoint-url", "cache-region", "cache-read-only"} <= passed
-    arguments = {n.replace("_", "-") for n in inspect.signature(AcmeCi.ci).parameters}
-    assert passed <= arguments
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_fails_the_lint_on_an_action_pinned_by_tag(tmp_path: Path) -> None:
+    pinned = repository_file(".github/workflows/ci.yml").read_text(encoding="utf-8")
+    unpinned, count = re.subn(r"(actions/checkout)@[0-9a-f]{40}", r"\1@v4", pinned)
+    assert count
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(unpinned, encoding="utf-8")
+    (tmp_path / "ci").mkdir()
+    done = subprocess.run(
+        zizmor_command(), cwd=tmp_path / "ci", capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert "unpinned-uses" in done.stdout
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEngine]:
+    """test_pipeline's offline engine, answering the module's queries here."""
+    fake = FakeEngine()
+
+    async def execute(ctx: Context, return_type: Any = None) -> Any:
+        return await fake.execute(ctx, return_type)
+
+    monkeypatch.setattr(Context, "execute", execute)
+    with one_converter():
+        yield fake
+
+
+@pytest.mark.anyio
+async def test_each_lint_container_gets_exactly_the_directories_its_key_names(
+    engine: FakeEngine,
+) -> None:
+    """acme-ci's lint reads the workflows: its container gets them, and its remote cache key
+    hashes them; no other lint gets them."""
+    ws = load_workspace(ROOT)
+    await module().ci(all_=True, jobs=2)
+    plan = make_plan(ws, select_all(ws))
+    # Each command of a step is a run of its container: one per lint's workdir is enough.
+    lints = {
+        args_of(q, "withWorkdir")[-1]["path"]: q
+        for q in engine.step_runs()
+        if ["ruff", "check", "."] in execs(q)
+    }
+    assert set(lints) == {in_src(p.path) for p in ws.packages}
+    for workdir, run in lints.items():
+        (package,) = [p for p in ws.packages if in_src(p.path) == workdir]
+        keyed = step_inputs(ws, plan.get(f"{package.name}:lint"), "ci", ())
+        received = {a["path"] for a in args_of(run, "withDirectory")}
+        assert received == {in_src(d) for d in keyed.directories}, package.name
+        assert (in_src(".github/workflows") in received) == (package.path == "ci")

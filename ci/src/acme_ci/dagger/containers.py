@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import dagger
 from dagger import dag
 
+from acme_ci.core.plan import LOCK_FILE, ROOT_MANIFEST, Step
 from acme_ci.core.workspace import Package, Workspace
 
 PYTHON_IMAGE = "python:3.12-slim"
@@ -212,6 +213,24 @@ def with_root_files(
             ctr = ctr.with_directory(f"{SRC}/{name}", source.directory(name))
         else:
             ctr = ctr.with_file(f"{SRC}/{name}", source.file(name))
+    return ctr
+
+
+def root_directories(ws: Workspace, step: Step) -> tuple[str, ...]:
+    """The step's inputs that no package container holds: not the lock, a manifest or a
+    package's tree, but a directory the plan adds (a lint's `[tool.acme.lint] workflows`)."""
+    packaged = {LOCK_FILE, ROOT_MANIFEST}
+    for package in ws.packages:
+        packaged.update((package.path, f"{package.path}/{ROOT_MANIFEST}"))
+    return tuple(path for path in step.inputs if path not in packaged)
+
+
+def with_root_directories(
+    ctr: dagger.Container, source: dagger.Directory, ws: Workspace, step: Step
+) -> dagger.Container:
+    """Add the step's root directories, so it reads what its inputs (its key) name."""
+    for path in root_directories(ws, step):
+        ctr = ctr.with_directory(in_container(path), source.directory(path))
     return ctr
 
 

@@ -17,7 +17,12 @@ from acme_ci.core.plan import Plan, Step, make_plan
 from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.scheduler import RunResult, run_plan
 from acme_ci.core.workspace import Workspace
-from acme_ci.dagger.containers import PackageEnvs, test_services, with_root_files
+from acme_ci.dagger.containers import (
+    PackageEnvs,
+    test_services,
+    with_root_directories,
+    with_root_files,
+)
 from acme_ci.dagger.executor import ContainerExecutor, check_run
 from acme_ci.dagger.junit_echo import with_junit_echo
 from acme_ci.dagger.remote_cache import CacheOptions, RemoteStepCache, step_inputs
@@ -43,8 +48,9 @@ async def root_files(source: dagger.Directory) -> RootFiles:
 def step_container(
     source: dagger.Directory, envs: PackageEnvs, step: Step, root: RootFiles
 ) -> dagger.Container:
-    """The container `step` runs in: its package's, and for a test its services and report."""
-    ctr = envs.of(step.package)
+    """The container `step` runs in: its package's with the root directories its inputs
+    name (a lint's workflows), and for a test its services and report."""
+    ctr = with_root_directories(envs.of(step.package), source, envs.ws, step)
     if step.task != "test":
         return ctr
     package = envs.ws.get(step.package)

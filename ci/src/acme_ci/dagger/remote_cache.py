@@ -91,13 +91,15 @@ def step_inputs(
     ws: Workspace, step: Step, module_dir: str, root_entries: Iterable[str]
 ) -> StepInputs:
     """The source paths that key the step: what its container is built from
-    (containers.package_env and, for the module package's tests, with_root_files), less
-    the dependency trees the plan leaves out of its inputs (a build reads its own only)."""
+    (containers.package_env, with_root_directories and, for the module package's tests,
+    with_root_files), less the dependency trees the plan leaves out of its inputs (a build
+    reads its own only)."""
     files = [LOCK_FILE, ROOT_MANIFEST, *(f"{p.path}/pyproject.toml" for p in ws.packages)]
     package = ws.get(step.package)
     closure = [package.path, *(ws.get(d).path for d in ws.dependencies_closure(package.name))]
     # The plan's inputs decide which of them count (a build: its own tree only).
     directories = [path for path in closure if path in step.inputs]
+    directories.extend(containers.root_directories(ws, step))
     if step.task == "test" and package.path == module_dir:
         present = {entry.rstrip("/") for entry in root_entries}
         for name in TOOL_TEST_ROOT_FILES:
