@@ -17,14 +17,15 @@ import anyio
 
 from acme_ci.rehearsal import functions, preflight
 from acme_ci.rehearsal.functions import Outcome
+from acme_ci.rehearsal.remote_cache_check import ci_twice_from_the_remote_cache
 from acme_ci.rehearsal.session import Rehearsal, context_root, rehearsal, say
 from acme_ci.rehearsal.standins import describe_all
 
 # The module's run summary: "24 steps: 24 passed in 301.2s (runner: dagger)".
 STEPS_LINE = re.compile(r"^\d+ steps: ")
 LIMITS_NOTE = (
-    "rehearsal: the module's own queries, run by podman on local stand-in images "
-    "(not the real images, not the engine's cache)"
+    "rehearsal: the module's functions called through the function boundary, their queries "
+    "run by podman on local stand-in images (not the real images, not BuildKit's cache)"
 )
 
 
@@ -56,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("maintenance", help="dagger call maintenance, then maintenance --cleanup")
     publish = sub.add_parser("publish", help="publish to a local registry, pull back, start")
     publish.add_argument("--version", default="rehearsal")
+    sub.add_parser(
+        "ci-cache",
+        help="ci --all --cache-url twice against an S3 stand-in: the second all remote hits",
+    )
+    cd = sub.add_parser("cd", help="dagger call cd --rehearsal: ci, publish, maintenance, deploy")
+    cd.add_argument("--version", default="rehearsal")
+    sub.add_parser("check", help="dagger check: every function registered as a check")
     sub.add_parser("everything", help="every function above (ci --all first)")
     sub.add_parser(
         "phase", help="ci --all when this machine can, else say why (for ./pipeline.sh test)"
@@ -88,6 +96,7 @@ async def _calls(r: Rehearsal, args: argparse.Namespace) -> list[Outcome]:
         names = getattr(args, "service", None) or await functions.services_of(r)
         if fn == "everything":
             await run(functions.ci(r, "", True, 2))
+            await run(ci_twice_from_the_remote_cache(r, 2))
             await run(functions.plan(r, "HEAD~1", False))
             await run(functions.ci(r, "HEAD~1", False, 2))
         for name in names:
@@ -98,10 +107,18 @@ async def _calls(r: Rehearsal, args: argparse.Namespace) -> list[Outcome]:
         if fn == "everything":
             await run(functions.maintenance(r))
             await run(functions.publish(r, "rehearsal"))
+            await run(functions.cd(r, "rehearsal"))
+            await run(functions.checks(r))
     elif fn == "maintenance":
         await run(functions.maintenance(r))
     elif fn == "publish":
         await run(functions.publish(r, args.version))
+    elif fn == "ci-cache":
+        await run(ci_twice_from_the_remote_cache(r, 2))
+    elif fn == "cd":
+        await run(functions.cd(r, args.version))
+    elif fn == "check":
+        await run(functions.checks(r))
     return outcomes
 
 
@@ -135,6 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(
                 f"rehearsal: {evaluator.execs.started} execs run, {evaluator.layers.reused} "
                 "layers reused from earlier rehearsals"
+            )
+            boundary = r.boundary
+            say(
+                f"rehearsal: {boundary.calls} module function calls (constructors too), "
+                f"{boundary.replayed} replayed "
+                f"from the function cache; {boundary.sessions} sessions, "
+                f"{boundary.services_stopped} services stopped at their session's end"
             )
             for note in sorted(evaluator.services.dropped_notes):
                 print(f"rehearsal: not rehearsed: {note}", flush=True)

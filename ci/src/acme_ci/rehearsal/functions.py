@@ -1,52 +1,34 @@
-"""Each Dagger function rehearsed: called as `dagger call` would call it, its result checked
-the way a user would check it (a service answers, a published image pulls back and starts)."""
-
-# dagger-io 0.21.11 types `@function` with an `infer_variance` TypeVar that mypy cannot solve
-# (dagger/mod/_resolver.py): mypy sees every module function as returning `R?`. Pyright
-# checks these calls (test_dagger_typing runs it over the package).
-# mypy: disable-error-code="attr-defined"
+"""Each Dagger function rehearsed: called as `dagger call` calls it (through the function
+boundary, rehearsal/boundary.py), its result checked the way a user would check it (a
+service answers, a published image pulls back and starts)."""
 
 from __future__ import annotations
 
-import inspect
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+import anyio
 import dagger
 
-from acme_ci.core.workspace import Workspace
-from acme_ci.dagger.executor import PipelineFailedError
-from acme_ci.dagger.maintenance import MaintenanceFailedError
-from acme_ci.rehearsal.evaluator.values import Container, Layer, Service
-from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, env_pairs, podman
+from acme_ci.dagger.source import read_workspace
+from acme_ci.rehearsal.boundary import CallResult, RegistrationError
+from acme_ci.rehearsal.call_line import CallLineError
+from acme_ci.rehearsal.evaluator.values import Container, Service
+from acme_ci.rehearsal.function_cache import CachePolicyError
+from acme_ci.rehearsal.podman import LIMITS, PodmanError, entrypoint_flag, podman
+from acme_ci.rehearsal.probes import answer_lines, pulled_and_started, run_as_docker_would
 from acme_ci.rehearsal.registry import RegistryError, local_registry
 from acme_ci.rehearsal.session import Rehearsal
+from acme_ci.rehearsal.strcase import cli_name
 
-# What every service must answer with 200 (acme-health's probes and the root route).
-ROUTES = ("/readiness", "/liveness", "/")
-HTTP_PROBE = """
-import json, sys, time, urllib.request
-host, port, paths = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-end, answers = time.time() + 90, {}
-for path in paths:
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=3) as r:
-                answers[path] = [r.status, r.read(300).decode("utf-8", "replace")]
-            break
-        except urllib.error.HTTPError as e:
-            answers[path] = [e.code, e.read(300).decode("utf-8", "replace")]
-            break
-        except OSError as e:
-            if time.time() > end:
-                answers[path] = [0, str(e)]
-                break
-            time.sleep(0.5)
-print(json.dumps(answers))
-"""
+REPLAYED = "replayed from the function cache"
+# Why `cd`'s deploy stage is not rehearsed (kubectl's dry run tried on this machine).
+DEPLOY_NOT_REHEARSED = (
+    "deploy: kubectl apply needs a cluster (kubectl's client-side dry run still asks the API "
+    "server for its resource types); cd runs without --kubeconfig, so deploy only renders "
+    "the manifests, checked to name the published images"
+)
 
 
 @dataclass
@@ -63,76 +45,60 @@ async def timed(name: str, body: Callable[[], Awaitable[tuple[bool, list[str]]]]
     started = time.monotonic()
     try:
         ok, lines = await body()
-    except (dagger.QueryError, PodmanError, RegistryError) as error:
+    except (
+        dagger.QueryError,
+        PodmanError,
+        RegistryError,
+        CallLineError,
+        RegistrationError,
+        CachePolicyError,
+    ) as error:
         ok, lines = False, [f"rehearsal error: {type(error).__name__}: {error}"]
     return Outcome(name, ok, time.monotonic() - started, lines)
 
 
-async def ci(r: Rehearsal, base: str, all_: bool, jobs: int) -> Outcome:
-    async def body() -> tuple[bool, list[str]]:
-        try:
-            summary = await r.module().ci(base=base, all_=all_, jobs=jobs)
-        except PipelineFailedError as error:
-            return False, str(error).splitlines()
-        return True, summary.splitlines()
+def result_lines(result: CallResult) -> list[str]:
+    """What `dagger call` prints: the result or the error, and whether the cache answered."""
+    lines = [f"{REPLAYED}: dagger call {result.command} (nothing ran)"] if result.replayed else []
+    text = result.value if result.ok else result.error
+    return lines + (text.splitlines() if isinstance(text, str) else [])
 
+
+def dagger_call(name: str, argv: Sequence[str]) -> Callable[[Rehearsal], Awaitable[Outcome]]:
+    """A call whose result is text: passed when the function returned one."""
+
+    async def rehearse(r: Rehearsal) -> Outcome:
+        async def body() -> tuple[bool, list[str]]:
+            result = await r.boundary.call(argv)
+            return result.ok, result_lines(result)
+
+        return await timed(name, body)
+
+    return rehearse
+
+
+async def ci(r: Rehearsal, base: str, all_: bool, jobs: int) -> Outcome:
+    argv = ["ci", *(["--all"] if all_ else []), *(["--base", base] if base else [])]
     label = "ci --all" if all_ else f"ci --base {base}" if base else "ci"
-    return await timed(label, body)
+    return await dagger_call(label, [*argv, "--jobs", str(jobs)])(r)
 
 
 async def plan(r: Rehearsal, base: str, all_: bool) -> Outcome:
-    async def body() -> tuple[bool, list[str]]:
-        return True, (await r.module().plan(base=base, all_=all_)).splitlines()
-
-    return await timed(f"plan --base {base}" if base else "plan", body)
+    argv = ["plan", *(["--all"] if all_ else []), *(["--base", base] if base else [])]
+    return await dagger_call(f"plan --base {base}" if base else "plan", argv)(r)
 
 
 async def services_of(r: Rehearsal) -> list[str]:
-    ws: Workspace = await r.module()._workspace()
+    ws = await read_workspace(r.source())
     return [p.name for p in ws.packages if p.settings.kind == "service"]
-
-
-async def probe_http(r: Rehearsal, host: str, port: int, paths: Sequence[str]) -> dict[str, Any]:
-    """GET each path from a container on the rehearsal's network; {path: [status, body]}."""
-    done = await podman(
-        "run",
-        "--rm",
-        *LIMITS,
-        "--network",
-        await r.evaluator.resources.shared_network(),
-        entrypoint_flag(["python3", "-c", HTTP_PROBE, host, str(port), *paths]),
-        await r.images.probe_image(),
-    )
-    answers: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return answers
-
-
-async def answer_lines(r: Rehearsal, service: Service, name: str) -> tuple[bool, list[str]]:
-    """Start `service`, GET its routes, stop it: (all 200, one line per route)."""
-    if not service.container.ports:
-        return False, [f"{name}: the service exposes no port"]
-    port = service.container.ports[0]
-    async with r.evaluator.services.serving(service) as host:
-        answers = await probe_http(r, host, port, ROUTES)
-        logs = await podman("logs", "--tail", "5", host, check=False)
-    lines = [
-        f"  GET :{port}{path} -> {status} {body[:80]!r}" for path, (status, body) in answers.items()
-    ]
-    ok = all(status == 200 for status, _ in answers.values())
-    if not ok:
-        lines += [f"  | {line}" for line in (logs.stdout + logs.stderr).splitlines()]
-    return ok, lines
-
-
-def run_as_docker_would(container: Container, digest: str) -> Service:
-    """The container started as `docker run` starts its image: entrypoint, then default args."""
-    return Service(container, (*container.entrypoint, *container.default_args), digest)
 
 
 async def serve(r: Rehearsal, service: str) -> Outcome:
     async def body() -> tuple[bool, list[str]]:
-        served: Service = await r.evaluator.value_of(await r.module().serve(service))
-        return await answer_lines(r, served, service)
+        result = await r.boundary.call(["serve", "--service", service])
+        if not isinstance(result.value, Service):
+            return False, result_lines(result)
+        return await answer_lines(r, result.value, service)
 
     return await timed(f"serve --service {service}", body)
 
@@ -141,7 +107,10 @@ async def image(r: Rehearsal, service: str) -> Outcome:
     """The image run as `docker run` would: its own entrypoint, env and port."""
 
     async def body() -> tuple[bool, list[str]]:
-        container: Container = await r.evaluator.value_of(await r.module().image(service))
+        result = await r.boundary.call(["image", "--service", service])
+        container = result.value
+        if not isinstance(container, Container):
+            return False, result_lines(result)
         ok, lines = await answer_lines(r, run_as_docker_would(container, container.digest), service)
         tools = await podman(
             "run",
@@ -160,60 +129,97 @@ async def image(r: Rehearsal, service: str) -> Outcome:
 async def publish(r: Rehearsal, version: str) -> Outcome:
     async def body() -> tuple[bool, list[str]]:
         with local_registry() as registry:
-            refs = await r.module().publish(version=version, registry=f"{registry}/acme")
-            lines, ok = [], bool(refs)
-            for ref in refs:
-                lines.append(f"  published {ref}")
-                started, route_lines = await answer_lines(r, await pulled(ref), ref)
-                lines += ["  pulled back and started:", *route_lines]
-                ok = ok and started
-                await podman("rmi", "--force", ref, check=False)
-        return ok, lines
+            argv = ["publish", "--version", version, "--registry", f"{registry}/acme"]
+            result = await r.boundary.call(argv)
+            if not result.ok:
+                return False, result_lines(result)
+            return await pulled_and_started(r, list(result.value))
 
     return await timed(f"publish --version {version}", body)
 
 
-async def pulled(ref: str) -> Service:
-    """A published image pulled back from its registry, to be started as `docker run` would."""
-    await podman("pull", "--quiet", "--tls-verify=false", ref)
-    data = json.loads((await podman("image", "inspect", ref)).stdout)[0]
-    config = data["Config"]
-    container = Container(
-        ref=ref,
-        layer=Layer(image=data["Id"]),
-        entrypoint=tuple(config.get("Entrypoint") or ()),
-        default_args=tuple(config.get("Cmd") or ()),
-        ports=tuple(int(p.split("/")[0]) for p in config.get("ExposedPorts") or {}),
-        env=env_pairs(config.get("Env") or []),
-        workdir=config.get("WorkingDir") or "/",
-    )
-    return run_as_docker_would(container, ref)
-
-
-def maintenance_kwargs(r: Rehearsal, **wanted: Any) -> dict[str, Any]:
-    """The arguments the module's `maintenance` takes, of those the rehearsal wants to pass."""
-    accepted = inspect.signature(type(r.module()).maintenance).parameters
-    return {k: v for k, v in wanted.items() if k in accepted}
+async def rehearsal_flag(r: Rehearsal, function: str) -> list[str]:
+    """`--rehearsal` (throwaway targets) where the registered function takes it."""
+    main = (await r.boundary.module()).main
+    return ["--rehearsal"] if "rehearsal" in {a.name for a in main.functions[function].args} else []
 
 
 async def maintenance(r: Rehearsal) -> Outcome:
-    """maintenance, then maintenance --cleanup, both against the same rehearsed services."""
+    """maintenance, then maintenance --cleanup: two `dagger call`s, two sessions."""
 
     async def body() -> tuple[bool, list[str]]:
         lines: list[str] = []
         ok = True
-        kwargs = maintenance_kwargs(r, rehearsal=True)
-        for cleanup in (False, True):
-            label = "maintenance --cleanup" if cleanup else "maintenance"
-            try:
-                report = await r.module().maintenance(cleanup=cleanup, **kwargs)
-                lines += [f"{label}: passed", *(f"  | {x}" for x in report.splitlines())]
-            except MaintenanceFailedError as error:
-                ok = False
-                lines += [f"{label}: FAILED", *(f"  | {x}" for x in str(error).splitlines())]
+        flag = await rehearsal_flag(r, "maintenance")
+        for cleanup in ([], ["--cleanup"]):
+            result = await r.boundary.call(["maintenance", *flag, *cleanup])
+            label = " ".join(["maintenance", *cleanup])
+            ok = ok and result.ok
+            verdict = "passed" if result.ok else "FAILED"
+            lines += [f"{label}: {verdict}", *(f"  | {x}" for x in result_lines(result))]
         return ok, lines
 
     return await timed("maintenance, then maintenance --cleanup", body)
+
+
+def published_refs(report: str) -> list[str]:
+    """The references under "Published:" in cd's report (up to "Maintenance:")."""
+    lines = report.splitlines()
+    if "Published:" not in lines:
+        return []
+    start = lines.index("Published:") + 1
+    end = lines.index("Maintenance:") if "Maintenance:" in lines else len(lines)
+    return [line.strip() for line in lines[start:end] if line.strip()]
+
+
+async def cd(r: Rehearsal, version: str) -> Outcome:
+    """cd with throwaway maintenance targets, publishing to a local registry; its images
+    pulled back and started; deploy renders the manifests only (see DEPLOY_NOT_REHEARSED)."""
+
+    async def body() -> tuple[bool, list[str]]:
+        with local_registry() as registry:
+            flag = await rehearsal_flag(r, "cd")
+            argv = ["cd", "--version", version, "--registry", f"{registry}/acme", *flag]
+            result = await r.boundary.call(argv)
+            if not result.ok:
+                return False, result_lines(result)
+            refs = published_refs(result.value)
+            ok, lines = await pulled_and_started(r, refs)
+        manifests = result.value.partition("\n---\n")[2]
+        unnamed = [ref for ref in refs if ref.split("@")[0] not in manifests]
+        named = f"no: {', '.join(unnamed)}" if unnamed else "yes"
+        lines += [f"  the manifests name every published image: {named}"]
+        lines += [f"  not rehearsed: {DEPLOY_NOT_REHEARSED}"]
+        return ok and not unnamed, [*result_lines(result), *lines]
+
+    return await timed(f"cd --version {version}", body)
+
+
+async def checks(r: Rehearsal) -> Outcome:
+    """`dagger check`: every function registered as a check, concurrently, in one session."""
+
+    async def body() -> tuple[bool, list[str]]:
+        main = (await r.boundary.module()).main
+        names = sorted(name for name, f in main.functions.items() if f.check)
+        results: dict[str, CallResult] = {}
+        async with r.boundary.session() as session:
+
+            async def run(name: str) -> None:
+                results[name] = await session.call([cli_name(name)])
+
+            async with anyio.create_task_group() as tg:
+                for name in names:
+                    tg.start_soon(run, name)
+        lines: list[str] = []
+        for name in names:
+            verdict = "passed" if results[name].ok else "FAILED"
+            lines += [
+                f"check {name}: {verdict}",
+                *(f"  | {x}" for x in result_lines(results[name])),
+            ]
+        return bool(names) and all(res.ok for res in results.values()), lines
+
+    return await timed("check (every @check function)", body)
 
 
 def print_outcome(outcome: Outcome) -> None:

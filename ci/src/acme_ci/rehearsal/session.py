@@ -1,5 +1,5 @@
-"""One rehearsal: the stand-ins, the evaluator installed in dagger-io, and the module's main
-object with its source loaded the way the engine loads it (DefaultPath and Ignore)."""
+"""One rehearsal: the stand-ins, the evaluator installed in dagger-io, and the function
+boundary every rehearsed call crosses (rehearsal/boundary.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagger
 from dagger import DefaultPath, Ignore, dag
 
 from acme_ci.dagger.main import AcmeCi
+from acme_ci.rehearsal.boundary import FunctionBoundary
 from acme_ci.rehearsal.evaluator import Evaluator
 from acme_ci.rehearsal.standins import StandIns
 
@@ -56,13 +58,13 @@ class Rehearsal:
     evaluator: Evaluator
     images: StandIns
     root: Path
+    boundary: FunctionBoundary
 
-    def module(self) -> AcmeCi:
-        """The module's main object, its source as `dagger call` would load it."""
+    def source(self) -> dagger.Directory:
+        """The module's context as `dagger call` loads it, for the rehearsal's own reads
+        (which services the workspace has); rehearsed calls cross the boundary instead."""
         default, patterns = source_settings()
-        path = self.root / default.strip("/")
-        # mypy does not apply `@object_type`'s dataclass_transform (see test_dagger_pipeline).
-        return AcmeCi(source=dag.host().directory(str(path), exclude=patterns))  # type: ignore[call-arg]
+        return dag.host().directory(str(self.root / default.strip("/")), exclude=patterns)
 
 
 @contextlib.asynccontextmanager
@@ -71,4 +73,4 @@ async def rehearsal(root: Path, fresh: bool = False) -> AsyncIterator[Rehearsal]
     evaluator = Evaluator(images, say, state_dir(), reuse_layers=not fresh)
     async with evaluator.running():
         await images.prepare()
-        yield Rehearsal(evaluator, images, root)
+        yield Rehearsal(evaluator, images, root, FunctionBoundary(evaluator, root))

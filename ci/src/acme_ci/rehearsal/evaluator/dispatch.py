@@ -19,30 +19,58 @@ from dagger.client._core import Context, Field
 from dagger.client.base import Type
 
 from acme_ci.rehearsal.converter import one_converter
+from acme_ci.rehearsal.evaluator.address_fields import ADDRESS_FIELDS, ADDRESS_QUERY_FIELDS
+from acme_ci.rehearsal.evaluator.connection import connected_to_evaluator
 from acme_ci.rehearsal.evaluator.container_fields import CONTAINER_FIELDS
 from acme_ci.rehearsal.evaluator.directory_fields import DIRECTORY_FIELDS, FILE_FIELDS
 from acme_ci.rehearsal.evaluator.errors import unmodelled
 from acme_ci.rehearsal.evaluator.execs import Execs
 from acme_ci.rehearsal.evaluator.file_systems import FileSystems
+from acme_ci.rehearsal.evaluator.function_call import (
+    ARG_VALUE_FIELDS,
+    CALL_QUERY_FIELDS,
+    ERROR_FIELDS,
+    FUNCTION_CALL_FIELDS,
+)
 from acme_ci.rehearsal.evaluator.handlers import FieldHandler
 from acme_ci.rehearsal.evaluator.interfaces import ImageSource, Report
 from acme_ci.rehearsal.evaluator.layers import KeptLayers
 from acme_ci.rehearsal.evaluator.publish import Publisher
-from acme_ci.rehearsal.evaluator.query_fields import HOST_FIELDS, ID_FIELDS, QUERY_FIELDS
+from acme_ci.rehearsal.evaluator.query_fields import (
+    HOST_FIELDS,
+    ID_FIELDS,
+    QUERY_FIELDS,
+    SECRET_FIELDS,
+)
+from acme_ci.rehearsal.evaluator.registration_fields import (
+    DEFINITION_TYPES,
+    REGISTRATION_QUERY_FIELDS,
+    EveryField,
+)
 from acme_ci.rehearsal.evaluator.resources import Resources
 from acme_ci.rehearsal.evaluator.services import Services
 from acme_ci.rehearsal.evaluator.values import Query
 from acme_ci.rehearsal.podman import Podman, podman
 
 FIELDS: Mapping[str, Mapping[str, FieldHandler]] = {
-    "Query": QUERY_FIELDS,
+    "Query": {
+        **QUERY_FIELDS,
+        **ADDRESS_QUERY_FIELDS,
+        **CALL_QUERY_FIELDS,
+        **REGISTRATION_QUERY_FIELDS,
+    },
     "Host": HOST_FIELDS,
+    "Address": ADDRESS_FIELDS,
     "Container": CONTAINER_FIELDS,
     "Directory": DIRECTORY_FIELDS,
     "File": FILE_FIELDS,
     "Service": ID_FIELDS,
-    "Secret": ID_FIELDS,
+    "Secret": SECRET_FIELDS,
     "CacheVolume": ID_FIELDS,
+    "FunctionCall": FUNCTION_CALL_FIELDS,
+    "FunctionCallArgValue": ARG_VALUE_FIELDS,
+    "Error": ERROR_FIELDS,
+    **dict.fromkeys(DEFINITION_TYPES, EveryField()),
 }
 
 
@@ -88,7 +116,9 @@ class Evaluator:
 
         Context.execute = execute  # type: ignore[assignment,method-assign]
         try:
-            with one_converter():  # nothing is structured by a context while we answer
+            # Nothing is structured by a context while we answer; a runtime's
+            # `dagger.connect()` connects to this evaluator.
+            with one_converter(), connected_to_evaluator():
                 yield self
         finally:
             Context.execute = original  # type: ignore[method-assign]

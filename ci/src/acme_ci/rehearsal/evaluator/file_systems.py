@@ -142,6 +142,10 @@ class FileSystems:
             root, None, root, path_filter, "", digest_of("host", self._host_digests[key])
         )
 
+    def forget_host_digests(self) -> None:
+        """Read host directories anew from now on (a new client session syncs them again)."""
+        self._host_digests.clear()
+
     @staticmethod
     def container_directory(container: Container, path: str) -> Directory:
         path = container.absolute(path)

@@ -60,6 +60,22 @@ QUERY_FIELDS: dict[str, FieldHandler] = {
     "loadDirectoryFromID": load,
     "loadFileFromID": load,
 }
+
+
+async def secret_plaintext(_: Evaluation, secret: Secret, __: Arguments) -> str:
+    return secret.plaintext
+
+
+async def secret_name(_: Evaluation, secret: Secret, __: Arguments) -> str:
+    return secret.name
+
+
 HOST_FIELDS: dict[str, FieldHandler] = {"directory": host_directory, "file": host_file}
 # A service, a secret or a cache volume is only ever passed on by its ID.
 ID_FIELDS: dict[str, FieldHandler] = {"id": identify}
+# What a module may read of a secret: its value (to check it is not empty) and its name.
+SECRET_FIELDS: dict[str, FieldHandler] = {
+    "id": identify,
+    "plaintext": secret_plaintext,
+    "name": secret_name,
+}

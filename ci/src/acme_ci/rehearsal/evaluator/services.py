@@ -1,6 +1,8 @@
-"""Services: bound to an exec under an alias, started once per service digest and shared by
-every exec that binds it, stopped a grace period after the last one ends, as the Dagger
-engine does (core/services.go)."""
+"""Services: bound to an exec under an alias, started once per service digest and client
+session and shared by the execs of that session that bind it, stopped a grace period after
+the last one ends or when the session ends, as the Dagger engine does (core/services.go:
+ServiceKey holds the digest and the session's ID; StopSessionServices). Two `dagger call`s
+never share a running service."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from acme_ci.rehearsal.evaluator.file_systems import FileSystems
 from acme_ci.rehearsal.evaluator.interfaces import ImageSource, NoStandInError, Report
 from acme_ci.rehearsal.evaluator.launch import created
 from acme_ci.rehearsal.evaluator.resources import Resources
+from acme_ci.rehearsal.evaluator.sessions import current_session
 from acme_ci.rehearsal.evaluator.values import Container, Service, digest_of
 from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag
 
@@ -22,6 +25,8 @@ from acme_ci.rehearsal.podman import LIMITS, entrypoint_flag
 SERVICE_TIMEOUT = 120.0
 # How long a service outlives its last binding exec (core/services.go, DetachGracePeriod).
 DETACH_GRACE = 10.0
+# A running service's key: (session, service digest), as the engine's ServiceKey.
+ServiceKey = tuple[str, str]
 PORT_PROBE = """\
 import socket,sys,time
 host,ports=sys.argv[1],[int(p) for p in sys.argv[3:]]
@@ -60,8 +65,8 @@ class Services:
         self._images = images
         self._report = report
         self.dropped_notes: set[str] = set()
-        self._running: dict[str, RunningService] = {}
-        self._locks: dict[str, anyio.Lock] = {}
+        self._running: dict[ServiceKey, RunningService] = {}
+        self._locks: dict[ServiceKey, anyio.Lock] = {}
 
     # ------------------------------------------------------------------ values
 
@@ -98,30 +103,30 @@ class Services:
             yield await self._resources.shared_network()
             return
         network = await self._resources.private_network()
-        held: list[tuple[Service, str]] = []
+        held: list[tuple[ServiceKey, str]] = []
         try:
             async with anyio.create_task_group() as group:
                 for alias, service in container.bindings:
                     group.start_soon(self._attach, service, network, alias, held)
             yield network
         finally:
-            for service, name in held:
-                await self._release(service, name, network)
+            for key, name in held:
+                await self._release(key, name, network)
 
     async def _attach(
-        self, service: Service, network: str, alias: str, held: list[tuple[Service, str]]
+        self, service: Service, network: str, alias: str, held: list[tuple[ServiceKey, str]]
     ) -> None:
-        name = await self._acquire(service)
-        held.append((service, name))
+        key = (current_session(), service.digest)
+        name = await self._acquire(key, service)
+        held.append((key, name))
         await self._resources.podman("network", "connect", "--alias", alias, network, name)
 
-    async def _acquire(self, service: Service) -> str:
-        """The running instance of `service`, started and healthy: one per service digest,
-        shared by every exec that binds it, as the engine shares a service between its
-        clients (core/services.go: one instance per client, kept DETACH_GRACE after its
-        last use)."""
-        async with self._locks.setdefault(service.digest, anyio.Lock()):
-            running = self._running.get(service.digest)
+    async def _acquire(self, key: ServiceKey, service: Service) -> str:
+        """The running instance of `service` in the session of `key`, started and healthy:
+        one per service digest and session, shared by that session's execs that bind it,
+        kept DETACH_GRACE after its last use (core/services.go)."""
+        async with self._locks.setdefault(key, anyio.Lock()):
+            running = self._running.get(key)
             if running is None:
                 name = await self._start(service, "service")
                 try:
@@ -129,27 +134,39 @@ class Services:
                 except BaseException:
                     await self._resources.remove_container(name)
                     raise
-                running = self._running[service.digest] = RunningService(name)
+                running = self._running[key] = RunningService(name)
             running.users += 1
             running.generation += 1
             return running.name
 
-    async def _release(self, service: Service, name: str, network: str) -> None:
+    async def _release(self, key: ServiceKey, name: str, network: str) -> None:
         await self._resources.podman("network", "disconnect", "--force", network, name, check=False)
-        running = self._running.get(service.digest)
+        running = self._running.get(key)
         if running is None:
             return
         running.users -= 1
         if running.users == 0:
-            self._resources.start_soon(self._stop_later, service.digest, running.generation)
+            self._resources.start_soon(self._stop_later, key, running.generation)
 
-    async def _stop_later(self, digest: str, generation: int) -> None:
+    async def _stop_later(self, key: ServiceKey, generation: int) -> None:
         await anyio.sleep(DETACH_GRACE)
-        async with self._locks[digest]:
-            running = self._running.get(digest)
+        async with self._locks[key]:
+            running = self._running.get(key)
             if running is not None and running.users == 0 and running.generation == generation:
-                del self._running[digest]
+                del self._running[key]
                 await self._resources.remove_container(running.name)
+
+    async def end_session(self, session: str) -> list[str]:
+        """The session closed: every service it started is stopped (force-killed, as
+        StopSessionServices does); the containers' names."""
+        stopped: list[str] = []
+        for key in [k for k in self._running if k[0] == session]:
+            async with self._locks[key]:
+                running = self._running.pop(key, None)
+                if running is not None:
+                    await self._resources.remove_container(running.name)
+                    stopped.append(running.name)
+        return stopped
 
     # ------------------------------------------------------------------ started
 

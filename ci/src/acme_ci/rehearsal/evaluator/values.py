@@ -8,8 +8,9 @@ as the engine's schema names it (`Container.withFoo`).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from acme_ci.rehearsal.ignore import PathFilter
 
@@ -156,3 +157,27 @@ class Service:
     container: Container
     argv: tuple[str, ...]
     digest: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """One selection on a definition: its field and arguments (definitions evaluated)."""
+
+    field: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What the SDK builds at registration (a Module, TypeDef, Function...): the calls that
+    made it, in order, as the engine would receive them."""
+
+    type_name: str
+    calls: tuple[Call, ...] = ()
+
+    def then(self, name: str, args: Mapping[str, Any]) -> Definition:
+        return replace(self, calls=(*self.calls, Call(name, dict(args))))
+
+    def each(self, name: str) -> list[Mapping[str, Any]]:
+        """The arguments of every call of field `name`, in order."""
+        return [call.args for call in self.calls if call.field == name]
