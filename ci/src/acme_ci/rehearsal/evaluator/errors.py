@@ -9,6 +9,7 @@ import dagger
 from dagger._exceptions import QueryErrorValue
 from gql import gql
 
+from acme_ci.rehearsal.evaluator.output import error_output
 from acme_ci.rehearsal.evaluator.values import ExecResult
 
 
@@ -19,13 +20,15 @@ def query_error(message: str, **extensions: Any) -> dagger.QueryError:
 
 
 def exec_error(result: ExecResult) -> dagger.QueryError:
+    """The engine's EXEC_ERROR (core/exec_error.go): its message holds no output; its
+    `stdout` and `stderr` extensions hold each stream's last 100 KiB, trimmed."""
     return query_error(
         f"process {list(result.argv)!r} did not complete successfully: exit code: {result.code}",
         _type="EXEC_ERROR",
         cmd=list(result.argv),
         exitCode=result.code,
-        stdout=result.stdout,
-        stderr=result.stderr,
+        stdout=error_output(result.stdout),
+        stderr=error_output(result.stderr),
     )
 
 

@@ -1,5 +1,6 @@
 """Execs: `withExec` run in a podman container on the layer of the exec before, once per
-digest, with its secrets as podman secrets and its bound services on a network of its own."""
+digest, with its secrets as podman secrets and its bound services on a network of its own;
+its output kept as the engine keeps it, scrubbed of those secrets."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from acme_ci.rehearsal.evaluator.interfaces import Report
 from acme_ci.rehearsal.evaluator.launch import created
 from acme_ci.rehearsal.evaluator.layers import KeptLayers
 from acme_ci.rehearsal.evaluator.once import OncePerDigest
+from acme_ci.rehearsal.evaluator.output import scrubbed
 from acme_ci.rehearsal.evaluator.resources import Resources
 from acme_ci.rehearsal.evaluator.services import Services
 from acme_ci.rehearsal.evaluator.values import Container, ExecResult, Expect, Layer, digest_of
@@ -84,7 +86,8 @@ class Execs:
         return replace(container, layer=layer, file_operations=(), last=result, digest=digest)
 
     async def _start(self, container: Container, argv: tuple[str, ...]) -> tuple[Layer, ExecResult]:
-        """Run the exec to its end: its stopped container is the next layer."""
+        """Run the exec to its end: its stopped container is the next layer; its output is
+        scrubbed of its secrets before anything keeps it (a kept layer's record too)."""
         image = await self._file_systems.image(container)
         started = time.monotonic()
         podman = self._resources.podman
@@ -98,4 +101,6 @@ class Execs:
         self.started += 1
         seconds = time.monotonic() - started
         self._report(f"rehearsal: exit {code:<3} {seconds:6.1f}s  {describe(container, argv)}")
-        return Layer(container=name), ExecResult(argv, code, run.stdout, run.stderr)
+        secrets = [secret.plaintext for _, secret in container.secrets]
+        stdout, stderr = scrubbed(run.stdout, secrets), scrubbed(run.stderr, secrets)
+        return Layer(container=name), ExecResult(argv, code, stdout, stderr)
