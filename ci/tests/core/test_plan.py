@@ -211,6 +211,19 @@ def test_a_package_at_the_root_writes_its_report_without_climbing() -> None:
     assert test.outputs == ("out/solo/junit.xml",)
 
 
+def test_a_member_at_the_root_is_read_by_other_builds_through_the_root_manifest() -> None:
+    ws = parse_workspace({"": '[project]\nname = "solo"\n', "libs/x": '[project]\nname = "x"\n'})
+    plan = make_plan(ws, select_all(ws), PlanOptions(tasks=("build",)))
+    # The root member's manifest is the root pyproject.toml, named once.
+    assert plan.get("x:build").inputs == ("uv.lock", "pyproject.toml", "libs/x")
+    assert plan.get("solo:build").inputs == (
+        "uv.lock",
+        "pyproject.toml",
+        ".",
+        "libs/x/pyproject.toml",
+    )
+
+
 def test_a_build_needs_only_the_dependency_tests_that_are_in_the_plan() -> None:
     ws = workspace()
     only_user = make_plan(ws, select_packages(ws, ["user"]))
