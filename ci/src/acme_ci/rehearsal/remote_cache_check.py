@@ -27,6 +27,8 @@ from acme_ci.rehearsal.functions import Outcome, result_lines, timed
 from acme_ci.rehearsal.podman import LIMITS, image_config
 from acme_ci.rehearsal.registry import free_port
 from acme_ci.rehearsal.session import Rehearsal
+from acme_ci.rehearsal.strcase import cli_name
+from acme_ci.rehearsal.typedefs import FunctionDef
 
 BUCKET = "acme-rehearsal-cache"
 CACHE_URL = f"s3://{BUCKET}/steps"
@@ -36,6 +38,14 @@ SECRET_ENV = {
     "ACME_REHEARSAL_CACHE_URL": CACHE_URL,
     "ACME_REHEARSAL_AWS_ACCESS_KEY_ID": "rehearsal",
     "ACME_REHEARSAL_AWS_SECRET_ACCESS_KEY": "rehearsal-secret",
+}
+# Each credential's variable, and the `ci` arguments that may take it (newest name first).
+CREDENTIALS = {
+    "ACME_REHEARSAL_AWS_ACCESS_KEY_ID": ("cache_aws_access_key_id", "aws_access_key_id"),
+    "ACME_REHEARSAL_AWS_SECRET_ACCESS_KEY": (
+        "cache_aws_secret_access_key",
+        "aws_secret_access_key",
+    ),
 }
 MOTO_PORT = 5000
 _STEPS = re.compile(r"^(\d+) steps: (.*?) in [\d.]+s", re.MULTILINE)
@@ -59,6 +69,19 @@ def remote_hits(summary: str) -> tuple[int, int, int]:
 def every_step_a_remote_hit(summary: str) -> bool:
     steps, cached, hits = remote_hits(summary)
     return steps > 0 and cached == steps and hits == steps
+
+
+def cache_flags(ci: FunctionDef) -> list[str]:
+    """The URL and credential flags as `ci` registers them: a secret as `env:NAME`, the URL
+    as text while the module takes it as a string; the credentials under their
+    `--cache-aws-...` names, or the `--aws-...` ones of modules before them."""
+    url_is_secret = ci.arg("cache_url").type.name == "Secret"
+    flags = ["--cache-url", "env:ACME_REHEARSAL_CACHE_URL" if url_is_secret else CACHE_URL]
+    names = {arg.name for arg in ci.args}
+    for variable, candidates in CREDENTIALS.items():
+        name = next(n for n in candidates if n in names)
+        flags += [f"--{cli_name(name)}", f"env:{variable}"]
+    return flags
 
 
 def make_bucket(endpoint: str) -> None:
@@ -115,16 +138,12 @@ async def ci_twice_from_the_remote_cache(r: Rehearsal, jobs: int) -> Outcome:
     """`ci --all` with the remote cache, twice: the second must be every step a remote hit."""
 
     async def body() -> tuple[bool, list[str]]:
-        main = (await r.boundary.module()).main
-        takes_secret = main.functions["ci"].arg("cache_url").type.name == "Secret"
-        url = "env:ACME_REHEARSAL_CACHE_URL" if takes_secret else CACHE_URL
+        ci = (await r.boundary.module()).main.functions["ci"]
         async with s3_stand_in(r) as endpoint:
             argv = [
-                "ci", "--all", "--jobs", str(jobs),
-                "--cache-url", url, "--cache-scope", "main",
+                "ci", "--all", "--jobs", str(jobs), *cache_flags(ci),
+                "--cache-scope", "main",
                 "--cache-endpoint-url", endpoint, "--cache-region", REGION,
-                "--aws-access-key-id", "env:ACME_REHEARSAL_AWS_ACCESS_KEY_ID",
-                "--aws-secret-access-key", "env:ACME_REHEARSAL_AWS_SECRET_ACCESS_KEY",
             ]  # fmt: skip
             with environment(SECRET_ENV):
                 first = await r.boundary.call(argv)
