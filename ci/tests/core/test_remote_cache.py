@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 
 import pytest
 
@@ -16,6 +17,7 @@ from acme_ci.core.remote_cache import (
     RemoteCacheError,
     RemoteLocation,
     ScopePolicy,
+    ScopeSettings,
     entry_metadata,
     entry_problem,
     parse_cache_url,
@@ -37,6 +39,40 @@ def test_cache_urls_name_a_bucket_and_an_optional_prefix() -> None:
         assert str(error.value) == (
             f"cache URL {bad!r}: expected s3://BUCKET/PREFIX (set --cache-url or ACME_CACHE_URL)"
         )
+
+
+def test_a_location_can_be_shown_without_its_bucket() -> None:
+    """On Dagger the URL is a secret: the summary names the prefix only."""
+    assert RemoteLocation("private", "ci/x").without_bucket() == "s3://(bucket hidden)/ci/x"
+    assert RemoteLocation("private", "").without_bucket() == "s3://(bucket hidden)"
+
+
+@dataclass(frozen=True)
+class Settings(ScopeSettings):
+    """Settings as a shell declares them; this one, like Dagger's, has no fork field."""
+
+    scope: str
+    default_scope: str
+    read_only: bool = False
+    pull_request: bool = False
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings("feat", "main"),
+        Settings("main", "main", pull_request=True),
+        Settings("feat", "main", read_only=True),
+        Settings("feat", "main", pull_request=True),
+    ],
+)
+def test_a_shells_settings_give_the_policy_of_their_scope_fields(settings: Settings) -> None:
+    assert settings.policy() == scope_policy(
+        settings.scope,
+        settings.default_scope,
+        pull_request=settings.pull_request,
+        read_only=settings.read_only,
+    )
 
 
 def test_an_entry_lives_under_its_scope_even_when_a_branch_has_slashes() -> None:

@@ -35,6 +35,10 @@ class RemoteLocation:
         parts = [self.prefix] if self.prefix else []
         return "/".join([*parts, quote(scope, safe=""), f"{key}.tar.gz"])
 
+    def without_bucket(self) -> str:
+        """The location for a summary where the URL is a secret: the bucket left out."""
+        return f"s3://(bucket hidden)/{self.prefix}".rstrip("/")
+
 
 def parse_cache_url(url: str) -> RemoteLocation:
     """`s3://BUCKET[/PREFIX]` as a location; RemoteCacheError otherwise."""
@@ -57,6 +61,32 @@ class ScopePolicy:
     def describe(self) -> str:
         written = self.write if self.write is not None else f"nothing ({self.read_only_because})"
         return f"reads {', '.join(self.read)}; writes {written}"
+
+
+class ScopeSettings:
+    """What a remote cache's settings say about scopes, and the policy that follows.
+
+    Both shells' settings (acme_ci.native.remote_cache.RemoteSettings and
+    acme_ci.dagger.cache_options.CacheOptions) are dataclasses that declare these fields.
+    """
+
+    scope: str
+    default_scope: str
+    read_only: bool
+    pull_request: bool
+    # GitHub's event payload tells the native shell; on Dagger the workflow passes
+    # --cache-read-only for a fork instead, so its settings leave this False.
+    fork: bool = False
+
+    def policy(self) -> ScopePolicy:
+        """The scopes this run reads and the one it writes."""
+        return scope_policy(
+            self.scope,
+            self.default_scope,
+            pull_request=self.pull_request,
+            fork=self.fork,
+            read_only=self.read_only,
+        )
 
 
 def scope_policy(

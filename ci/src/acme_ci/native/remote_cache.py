@@ -21,10 +21,9 @@ from typing import TYPE_CHECKING, Any
 from acme_ci.core.remote_cache import (
     RemoteCacheError,
     RemoteLocation,
-    ScopePolicy,
+    ScopeSettings,
     entry_problem,
     parse_cache_url,
-    scope_policy,
 )
 from acme_ci.entries.s3 import CONNECT_TIMEOUT, READ_TIMEOUT, get_entry, put_entry, s3_client
 
@@ -35,8 +34,9 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 
 
 @dataclass(frozen=True)
-class RemoteSettings:
-    """What the CLI flags and the environment say about the remote cache."""
+class RemoteSettings(ScopeSettings):
+    """What the CLI flags and the environment say about the remote cache (its scope fields
+    give `policy()`, as on Dagger)."""
 
     url: str
     scope: str
@@ -47,15 +47,6 @@ class RemoteSettings:
     signing_key: bytes | None = None
     connect_timeout: float = CONNECT_TIMEOUT
     read_timeout: float = READ_TIMEOUT
-
-    def policy(self) -> ScopePolicy:
-        return scope_policy(
-            self.scope,
-            self.default_scope,
-            pull_request=self.pull_request,
-            fork=self.fork,
-            read_only=self.read_only,
-        )
 
 
 def settings_from(
