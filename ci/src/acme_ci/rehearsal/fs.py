@@ -8,6 +8,7 @@ import os
 import shutil
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from acme_ci.rehearsal.ignore import PathFilter
@@ -73,12 +74,33 @@ def walk(base: Path, path_filter: PathFilter, prefix: str = "") -> Iterator[tupl
                 yield rel, here / name
 
 
-def tree_digest(base: Path, path_filter: PathFilter, prefix: str = "") -> str:
-    """sha256 over every kept entry's path, kind, mode and contents."""
+@dataclass(frozen=True)
+class Stamp:
+    """The owner (uid, gid) and mode a copy gives every entry it copies; None keeps each
+    entry's own. The engine's `withDirectory(owner=, permissions=)` (core/directory.go,
+    WithDirectory): util/layercopy's copyMetadata lchowns every copied entry, the copied
+    directory's own included, to the owner and chmods it to the permissions (a symlink keeps
+    its mode), which layercopyMode keeps to the permission, setuid, setgid and sticky bits."""
+
+    owner: tuple[int, int] | None = None
+    mode: int | None = None
+
+
+KEPT = Stamp()
+
+
+def tree_digest(base: Path, path_filter: PathFilter, prefix: str = "", stamp: Stamp = KEPT) -> str:
+    """sha256 over every kept entry's path, kind, mode, owner and contents, as the engine's
+    `Directory.digest` (engine/contenthash/tarsum.go hashes mode, uid and gid, not mtime);
+    `stamp` stands for a copy's owner and mode."""
     h = hashlib.sha256()
     for rel, path in walk(base, path_filter, prefix):
         st = path.lstat()
-        h.update(f"{rel}\0{stat.S_IFMT(st.st_mode)}\0{stat.S_IMODE(st.st_mode)}\0".encode())
+        mode = stat.S_IMODE(st.st_mode)
+        if stamp.mode is not None and not stat.S_ISLNK(st.st_mode):
+            mode = stamp.mode
+        uid, gid = stamp.owner or (st.st_uid, st.st_gid)
+        h.update(f"{rel}\0{stat.S_IFMT(st.st_mode)}\0{mode}\0{uid}:{gid}\0".encode())
         if stat.S_ISLNK(st.st_mode):
             h.update(os.readlink(path).encode())
         elif stat.S_ISREG(st.st_mode):
