@@ -15,10 +15,8 @@ tests can assert the exact pipelines: images, cache mounts, argv, services, secr
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +48,7 @@ from acme_ci.native.git import changed_files
 from acme_ci.rehearsal.converter import one_converter
 
 from ..conftest import Repo, repository_file
+from .test_junit_echo import failed_suite
 
 ROOT = Path(__file__).resolve().parents[3]
 Chain = list[Selection]
@@ -731,77 +730,29 @@ async def test_every_step_command_expects_success_so_a_failure_is_never_cached(
         assert run[-2].args.get("expect", "SUCCESS") == "SUCCESS", execs(run)[-1]
 
 
-FAILING_JUNIT = (
-    "<testsuites><testsuite>"
-    '<testcase classname="tests.test_api" name="test_flaky"/>'
-    '<testcase classname="tests.test_api" name="test_flaky"/>'
-    '<testcase classname="tests.test_api" name="test_broken"><failure message="boom"/></testcase>'
-    "</testsuite></testsuites>"
-)
-
-
 @pytest.mark.anyio
 async def test_a_failed_test_steps_verdict_comes_from_the_report_echoed_on_stderr(
-    engine: FakeEngine,
+    engine: FakeEngine, tmp_path: Path
 ) -> None:
     plan = make_plan(load_workspace(ROOT), select_all(load_workspace(ROOT)))
     (argv,) = plan.get("acme-user-service:test").commands
     engine.exit_codes = {argv: 1}
-    engine.outputs = {argv: "1 failed, 1 passed, 1 rerun"}
-    engine.stderr_on_failure = {
-        argv: f"a warning\n{junit_echo.BEGIN}\n{FAILING_JUNIT}\n{junit_echo.END}\n"
-    }
+    engine.outputs = {argv: "1 failed, 4 passed, 3 rerun"}
+    # What the echo plugin writes at the end of a real failing run (test_junit_echo.py).
+    engine.stderr_on_failure = {argv: "a warning\n" + failed_suite(tmp_path)}
     with pytest.raises(PipelineFailedError) as caught:
         await module().ci(all_=True, jobs=2)
     (failed,) = caught.value.run.failed
     assert failed.step_id == "acme-user-service:test"
-    assert failed.failed_tests == ("tests.test_api::test_broken",)
-    assert [(f.test_id, f.attempts) for f in failed.flakes] == [("tests.test_api::test_flaky", 2)]
-    assert "1 failed, 1 passed, 1 rerun" in failed.output
+    assert failed.failed_tests == ("test_small::test_bad",)
+    assert [(f.test_id, f.attempts) for f in failed.flakes] == [
+        (f"test_flaky::test_flaky[{n}]", 2) for n in "abc"
+    ]
+    assert failed.passed_tests == 4
+    assert "1 failed, 4 passed, 3 rerun" in failed.output
     assert "a warning" in failed.output
     assert "exit code 1" in failed.output
-    assert "<testsuites>" not in failed.output
-
-
-def test_the_echo_plugin_prints_the_report_of_a_failing_pytest_run(tmp_path: Path) -> None:
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / f"{junit_echo.PLUGIN}.py").write_text(junit_echo.PLUGIN_SOURCE, encoding="utf-8")
-    (tmp_path / "test_x.py").write_text(
-        "def test_ok():\n    pass\n\ndef test_bad():\n    assert 0\n", encoding="utf-8"
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(plugins),
-        "PYTEST_ADDOPTS": f"-p {junit_echo.PLUGIN}",
-        # The echo plugin needs only pytest's own junitxml: the venv's other plugins
-        # (schemathesis, hypothesis, faker) would cost seconds of imports per run.
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-    }
-    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--junitxml=r/junit.xml"]
-    done = subprocess.run(
-        [*argv, "test_x.py"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 1
-    rest, report = junit_echo.split_report(done.stderr)
-    assert report == (tmp_path / "r" / "junit.xml").read_text(encoding="utf-8").strip()
-    assert junit_echo.BEGIN not in rest
-
-    (tmp_path / "test_x.py").write_text("def test_ok():\n    pass\n", encoding="utf-8")
-    done = subprocess.run(
-        [*argv, "test_x.py"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0
-    assert junit_echo.split_report(done.stderr) == (done.stderr, None)
-
-
-def test_test_containers_load_the_echo_plugin() -> None:
-    chain = chain_of(junit_echo.with_junit_echo(dag.container()))
-    env = {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
-    assert env["PYTEST_ADDOPTS"] == f"-p {junit_echo.PLUGIN}"
-    (plugin,) = args_of(chain, "withNewFile")
-    assert plugin["path"] == f"{env['PYTHONPATH']}/{junit_echo.PLUGIN}.py"
-    assert plugin["contents"] == junit_echo.PLUGIN_SOURCE
+    assert junit_echo.BEGIN not in failed.output
 
 
 # ---------------------------------------------------------------- what the test suites need

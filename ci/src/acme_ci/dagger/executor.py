@@ -13,7 +13,7 @@ from acme_ci.core.scheduler import RunResult, StepResult
 from acme_ci.core.summary import summary_text
 from acme_ci.core.verdict import judge_test_step
 from acme_ci.dagger.containers import SRC, in_container
-from acme_ci.dagger.junit_echo import split_report
+from acme_ci.dagger.junit_echo import failure_verdict, split_report
 from acme_ci.dagger.remote_cache import RemoteStepCache
 
 TAIL_LINES = 40
@@ -94,8 +94,9 @@ class ContainerExecutor:
         )
         if step.task != "test":
             return result
-        junit = echoed if code != 0 else await _junit_text(step, ctr)
-        return judge_test_step(step, code, junit).applied_to(result, code)
+        if code != 0:
+            return failure_verdict(step, code, echoed).applied_to(result, code)
+        return judge_test_step(step, code, await _junit_text(step, ctr)).applied_to(result, code)
 
 
 async def _junit_text(step: Step, ctr: dagger.Container) -> str | None:

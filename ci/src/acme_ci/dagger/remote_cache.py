@@ -33,7 +33,7 @@ from acme_ci.core.step_key import container_step_key
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger import containers
 from acme_ci.dagger.containers import SRC, TOOL_TEST_ROOT_FILES, once_per_call
-from acme_ci.dagger.junit_echo import PLUGIN_SOURCE
+from acme_ci.dagger.junit_echo import PLUGIN_SOURCE, READER_SOURCE
 from acme_ci.entries import cli as entries_cli
 
 CLI = entries_cli.__name__  # run with `python -m` in the container
@@ -120,7 +120,8 @@ def environment(ws: Workspace, step: Step) -> dict[str, str]:
     if step.task == "test":
         services = ws.get(step.package).settings.test_services
         env["services"] = ",".join(f"{s}={SERVICE_IMAGES.get(s, '?')}" for s in services)
-        env["junit_echo"] = hashlib.sha256(PLUGIN_SOURCE.encode()).hexdigest()
+        echo = (PLUGIN_SOURCE + READER_SOURCE).encode()
+        env["junit_echo"] = hashlib.sha256(echo).hexdigest()
     return env
 
 
