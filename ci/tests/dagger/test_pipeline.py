@@ -42,6 +42,7 @@ from acme_ci.dagger.deploy import image_ref
 from acme_ci.dagger.executor import PipelineFailedError
 from acme_ci.dagger.main import AcmeCi
 from acme_ci.dagger.maintenance import MaintenanceFailedError, TargetsError
+from acme_ci.dagger.secret_args import EmptySecretError
 from acme_ci.dagger.source import SOURCE_IGNORE, UnknownBaseError
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.git import changed_files
@@ -99,6 +100,9 @@ class FakeEngine:
             return ident
         if chain[0].name == "host":
             return self.read_host(chain)
+        if leaf.name == "plaintext":  # a secret's value, as `dag.set_secret` was given it
+            (secret,) = args_of(chain, "setSecret")
+            return secret["plaintext"]
         if leaf.name == "publish":
             return f"{leaf.args['address']}@sha256:{'0' * 64}"
         argv = tuple(execs(chain)[-1])
@@ -637,6 +641,55 @@ async def test_cd_without_production_targets_stops_before_anything_runs(
     assert "--database-url" not in message
     assert "--rehearsal" in message
     assert not [q for q in engine.queries if q[-1].name in ("publish", "sync", "exitCode")]
+
+
+def production(**overrides: Any) -> dict[str, Any]:
+    """Every secret and target cd needs in production, each set, but for `overrides`."""
+    given = {
+        name: dag.set_secret(name, f"value of {name}")
+        for name in ("password", "kubeconfig", "database_url")
+    }
+    given["aws_access_key_id"] = dag.set_secret("key-id", "AKIA-REAL")
+    given["aws_secret_access_key"] = dag.set_secret("secret", "s3cr3t")
+    return {**given, "kafka_bootstrap_servers": "kafka.example:9092", **overrides}
+
+
+def side_effects(engine: FakeEngine) -> list[Chain]:
+    """The queries that run or change anything: execs, publishes, maintenance, digests."""
+    return [q for q in engine.queries if q[-1].name not in ("plaintext", "contents", "glob")]
+
+
+@pytest.mark.anyio
+async def test_cd_stops_before_anything_runs_when_a_required_secret_is_empty(
+    engine: FakeEngine,
+) -> None:
+    """GitHub passes a secret the repository does not define as an empty variable, and
+    `env:NAME` reads a set-but-empty variable as an empty secret."""
+    empty = {name: dag.set_secret(name, "") for name in ("kubeconfig", "aws_secret_access_key")}
+    with pytest.raises(EmptySecretError) as caught:
+        await module().cd("abc123", "registry.example/acme", **production(**empty))
+    message = str(caught.value)
+    assert message.startswith("--kubeconfig, --aws-secret-access-key: empty")
+    assert "nothing was run" in message
+    assert "leave the flag out" in message
+    for other in ("--password", "--database-url", "--aws-access-key-id"):
+        assert other not in message
+    assert not side_effects(engine)
+
+
+@pytest.mark.anyio
+async def test_every_function_refuses_an_empty_secret_it_would_use(engine: FakeEngine) -> None:
+    acme = module()
+    empty = dag.set_secret("unset", "")
+    calls = {
+        "--password": acme.publish("abc123", "registry.example/acme", "bot", empty),
+        "--kubeconfig": acme.deploy("abc123", "registry.example/acme", kubeconfig=empty),
+        "--database-url": acme.maintenance(database_url=empty),
+    }
+    for flag, call in calls.items():
+        with pytest.raises(EmptySecretError, match=f"^{flag}: empty"):
+            await call
+    assert not side_effects(engine)
 
 
 @pytest.mark.anyio

@@ -144,6 +144,19 @@ def s(default: str) -> str:
 
 
 SECRET = "Secret?"
+# `ci` and `cd` take the same remote cache flags (acme_ci.dagger.cache_options).
+CACHE_ARGS = (
+    Arg("cache_url", SECRET, "null"),
+    Arg("cache_scope", "String", s("")),
+    Arg("cache_default_scope", "String", s("main")),
+    Arg("cache_read_only", "Boolean", "false"),
+    Arg("cache_pull_request", "Boolean", "false"),
+    Arg("cache_signing_key", SECRET, "null"),
+    Arg("cache_endpoint_url", "String", s("")),
+    Arg("cache_region", "String", s("")),
+    Arg("cache_aws_access_key_id", SECRET, "null"),
+    Arg("cache_aws_secret_access_key", SECRET, "null"),
+)
 EXPECTED: dict[str, Fn] = {
     "": Fn(
         "AcmeCi",
@@ -160,17 +173,9 @@ EXPECTED: dict[str, Fn] = {
             Arg("base", "String", s("")),
             Arg("all", "Boolean", "false"),
             Arg("jobs", "Int", "4"),
-            Arg("cache_url", "String", s("")),
-            Arg("cache_scope", "String", s("")),
-            Arg("cache_default_scope", "String", s("main")),
-            Arg("cache_read_only", "Boolean", "false"),
-            Arg("cache_pull_request", "Boolean", "false"),
-            Arg("cache_signing_key", SECRET, "null"),
-            Arg("cache_endpoint_url", "String", s("")),
-            Arg("cache_region", "String", s("")),
-            Arg("aws_access_key_id", SECRET, "null"),
-            Arg("aws_secret_access_key", SECRET, "null"),
+            *CACHE_ARGS,
         ),
+        cache="Never",
     ),
     "lint_all": Fn("String", check=True),
     "test_all": Fn("String", check=True),
@@ -227,6 +232,7 @@ EXPECTED: dict[str, Fn] = {
             Arg("s3_bucket", "String", s("acme-maintenance")),
             Arg("kafka_bootstrap_servers", "String", s("")),
             Arg("rehearsal", "Boolean", "false"),
+            *CACHE_ARGS,
         ),
         cache="Never",
     ),

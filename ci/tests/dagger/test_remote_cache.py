@@ -1,17 +1,21 @@
 """The remote step cache on Dagger, inspected offline as the other module functions are
 (test_pipeline.FakeEngine): the digests a key is made of, the lookup and store execs of the
-entries CLI, their secrets and per-call input, a hit skipping the step. The CLI itself runs
-for real against a moto S3 server in tests/entries/test_cli.py.
+entries CLI, their secrets and per-call input, a hit skipping the step. The digests are the
+rehearsal evaluator's (acme_ci.rehearsal.evaluator), which hashes what the engine's do:
+paths, kinds, modes, owners and contents. The CLI itself runs for real against a moto S3
+server in tests/entries/test_cli.py.
 """
 
 # mypy: disable-error-code="attr-defined, call-arg"
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import shutil
+import stat
 import subprocess
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,19 +30,35 @@ from gql import gql
 
 from acme_ci.core.affected import Selection, select_all, select_packages
 from acme_ci.core.plan import PlanOptions, Step, make_plan
-from acme_ci.core.remote_cache import RemoteCacheError
+from acme_ci.core.remote_cache import RemoteCacheError, parse_cache_url
 from acme_ci.core.step_key import HostPathError, container_step_key
 from acme_ci.core.workspace import Workspace, parse_workspace
 from acme_ci.dagger import containers as images
+from acme_ci.dagger.cache_options import CacheOptions
 from acme_ci.dagger.main import AcmeCi
-from acme_ci.dagger.remote_cache import CACHE_DIR, CLI, CacheOptions, StepInputs, step_inputs
+from acme_ci.dagger.plan_run import run_in_containers
+from acme_ci.dagger.remote_cache import (
+    CACHE_DIR,
+    CLI,
+    NORMALISED_COPY,
+    StepInputs,
+    step_inputs,
+)
 from acme_ci.dagger.source import SOURCE_IGNORE
 from acme_ci.rehearsal.converter import one_converter
+from acme_ci.rehearsal.evaluator import Evaluator, ImageSource
+from acme_ci.rehearsal.ignore import PathFilter
 
 from .test_pipeline import ROOT, Chain, FakeEngine, args_of, chain_of, execs
 
 BUCKET = "acme-cache"
 URL = f"s3://{BUCKET}/ci"
+SECRET_VARIABLES = {
+    "ACME_CACHE_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "ACME_CACHE_SIGNING_KEY",
+}
 STEP = Step(
     id="acme-logger:build",
     package="acme-logger",
@@ -98,10 +118,31 @@ def test_a_build_is_keyed_on_its_own_tree_and_a_test_on_its_dependencies_too() -
 # ---------------------------------------------------------------- the Dagger side, offline
 
 
+class NoImages(ImageSource):
+    """A digest of the source reads host files only: no image is ever asked for."""
+
+    async def image_for(self, address: str) -> str:
+        raise AssertionError(f"a digest asked for an image: {address}")
+
+    async def probe_image(self) -> str:
+        raise AssertionError("a digest asked for a probe image")
+
+
+async def no_podman(*args: str, **_: Any) -> Any:
+    raise AssertionError(f"a digest ran podman {args}")
+
+
+def host_evaluator(state: Path) -> Evaluator:
+    """The rehearsal's evaluator, for queries over host directories (no podman needed)."""
+    return Evaluator(NoImages(), lambda _: None, state, podman_command=no_podman)
+
+
 @dataclass
 class CacheEngine(FakeEngine):
-    """FakeEngine plus content digests of host files and a remote store the CLI execs use."""
+    """FakeEngine plus the digests of host directories and files (by the rehearsal's
+    evaluator) and a remote store the CLI execs use."""
 
+    evaluator: Evaluator | None = None
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     stored_in: dict[str, str] = field(default_factory=dict)
     store_problem: str | None = None
@@ -112,23 +153,13 @@ class CacheEngine(FakeEngine):
         chain = self.expand(list(ctx.selections))
         if chain[-1].name == "digest" and chain[0].name == "host":
             self.queries.append(chain)
-            return self.content_digest(self.host_path(chain))
+            assert self.evaluator is not None
+            return await self.evaluator.evaluate(chain)
         files = args_of(chain, "file")
         if chain[-1].name == "contents" and files and files[-1]["path"].startswith(CACHE_DIR):
             self.queries.append(chain)
             return json.dumps(self.cli_answer(chain))
         return await super().execute(ctx, return_type)
-
-    @staticmethod
-    def content_digest(path: Path) -> str:
-        """Like the engine's: the content under the path, never the path itself."""
-        h = hashlib.sha256()
-        if path.is_file():
-            h.update(path.read_bytes())
-        else:
-            for item in sorted(p for p in path.rglob("*") if p.is_file()):
-                h.update(item.relative_to(path).as_posix().encode() + b"\0" + item.read_bytes())
-        return f"sha256:{h.hexdigest()}"
 
     def cli_answer(self, chain: Chain) -> dict[str, Any]:
         argv = execs(chain)[-1]
@@ -162,8 +193,8 @@ class CacheEngine(FakeEngine):
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[CacheEngine]:
-    fake = CacheEngine()
+def engine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CacheEngine]:
+    fake = CacheEngine(evaluator=host_evaluator(tmp_path / "evaluator"))
 
     async def execute(ctx: Context, return_type: Any = None) -> Any:
         return await fake.execute(ctx, return_type)
@@ -179,10 +210,10 @@ def module(root: Path = ROOT) -> AcmeCi:
 
 def cache_args(**overrides: Any) -> dict[str, Any]:
     args: dict[str, Any] = {
-        "cache_url": URL,
+        "cache_url": dag.set_secret("cache-url", URL),
         "cache_scope": "feature/x",
-        "aws_access_key_id": dag.set_secret("cache-key-id", "AKIA-CACHE"),
-        "aws_secret_access_key": dag.set_secret("cache-secret", "s3cr3t"),
+        "cache_aws_access_key_id": dag.set_secret("cache-key-id", "AKIA-CACHE"),
+        "cache_aws_secret_access_key": dag.set_secret("cache-secret", "s3cr3t"),
         "cache_signing_key": dag.set_secret("signing", "hmac-key"),
     }
     args.update(overrides)
@@ -239,7 +270,10 @@ async def test_a_miss_runs_every_step_then_stores_it_in_the_runs_own_scope(
         "dist/acme-logger",
         "--quiet",
     ] in execs(engine.expand(chain_of(source)))
-    assert "Remote cache s3://acme-cache/ci (reads feature/x, main; writes feature/x)" in summary
+    assert (
+        "Remote cache s3://(bucket hidden)/ci (reads feature/x, main; writes feature/x)" in summary
+    )
+    assert BUCKET not in summary  # the URL is a secret
 
 
 @pytest.mark.anyio
@@ -262,8 +296,9 @@ async def test_a_hit_restores_the_build_output_from_the_fetched_entry(engine: Ca
     executor_runs = len(engine.step_runs())
     ws = await acme._workspace()
     plan = make_plan(ws, select_packages(ws, ["acme-logger"]), PlanOptions(tasks=("build",)))
-    cache = CacheOptions(url=URL, scope="feature/x")
-    run, executor = await acme._run(ws, plan, jobs=1, cache=cache)
+    url = dag.set_secret("cache-url", URL)
+    cache = CacheOptions(url=url, location=parse_cache_url(URL), scope="feature/x")
+    run, executor = await run_in_containers(acme.source, ws, plan, 1, cache)
     assert run.results[0].status == "cached"
     assert run.results[0].cache_source == "remote"
     assert len(engine.step_runs()) == executor_runs
@@ -291,23 +326,17 @@ async def test_lookup_and_store_get_credentials_as_secrets_and_a_call_id_each(
     ids: list[str] = []
     for chain in runs:
         secrets = {a["name"]: a["secret"] for a in args_of(chain, "withSecretVariable")}
-        assert set(secrets) >= {
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "ACME_CACHE_SIGNING_KEY",
-        }
+        assert set(secrets) == SECRET_VARIABLES
         env = {a["name"]: a["value"] for a in args_of(chain, "withEnvVariable")}
-        assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ACME_CACHE_SIGNING_KEY"} & set(
-            env
-        )
-        assert env["ACME_CACHE_URL"] == URL
+        assert not SECRET_VARIABLES & set(env)
         ids.append(env[images.CALL_ID_VARIABLE])
     first_secrets = {
         a["name"]: a["secret"] for a in args_of(engine.cli_runs("fetch")[0], "withSecretVariable")
     }
     assert first_secrets == {
-        "AWS_ACCESS_KEY_ID": args["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": args["aws_secret_access_key"],
+        "ACME_CACHE_URL": args["cache_url"],
+        "AWS_ACCESS_KEY_ID": args["cache_aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": args["cache_aws_secret_access_key"],
         "ACME_CACHE_SIGNING_KEY": args["cache_signing_key"],
     }
     # A miss must never be replayed: every lookup and store has its own input.
@@ -371,11 +400,17 @@ async def test_a_lookup_that_breaks_gives_the_cache_up_and_every_step_runs(
 async def test_a_bad_cache_url_or_no_scope_is_refused_before_anything_runs(
     engine: CacheEngine,
 ) -> None:
-    with pytest.raises(RemoteCacheError, match="s3://BUCKET/PREFIX"):
-        await module().ci(all_=True, cache_url="https://cache.example")
+    bad = dag.set_secret("cache-url", "https://private-cache.example/x")
+    with pytest.raises(RemoteCacheError, match="s3://BUCKET/PREFIX") as caught:
+        await module().ci(all_=True, cache_url=bad)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "private-cache" not in shown  # the URL is a secret, even when it is wrong
     with pytest.raises(RemoteCacheError, match="--cache-scope"):
-        await module().ci(all_=True, cache_url=URL)
-    assert not engine.queries
+        await module().ci(all_=True, cache_url=dag.set_secret("cache-url", URL))
+    one_key = {"cache_aws_secret_access_key": dag.set_secret("empty", "")}
+    with pytest.raises(RemoteCacheError, match="--cache-aws-access-key-id"):
+        await module().ci(all_=True, **cache_args(**one_key))
+    assert [q[-1].name for q in engine.queries] == ["plaintext"] * len(engine.queries)
 
 
 # Never part of a checkout's content (in a Dagger test container /src is no git repository).
@@ -404,6 +439,12 @@ def copy_tracked(target: Path) -> Path:
     return target
 
 
+def digested_path(chain: Chain) -> Path:
+    """The source path a digest query reads (below the source, before the normalised copy)."""
+    copy = [i for i, s in enumerate(chain) if s.name == "withDirectory"]
+    return FakeEngine.host_path(chain[2 : copy[0] if copy else None])
+
+
 @pytest.mark.anyio
 @pytest.mark.usefixtures("one_package")
 async def test_keys_come_from_content_never_from_where_the_checkout_lives(
@@ -418,7 +459,7 @@ async def test_keys_come_from_content_never_from_where_the_checkout_lives(
     assert not engine.cli_runs("store")[3:]
 
     digests = [q for q in engine.queries if q[-1].name == "digest"]
-    relative = {FakeEngine.host_path(q[2:]).as_posix() for q in digests}
+    relative = {digested_path(q).as_posix() for q in digests}
     assert "uv.lock" in relative
     assert "common/logger" in relative
     assert not any(r.startswith("/") for r in relative)
@@ -430,3 +471,112 @@ async def test_keys_come_from_content_never_from_where_the_checkout_lives(
     changed.write_text("# changed\n", encoding="utf-8")
     await ci_logger(module(second))
     assert len(engine.stored_in) == 6  # a changed source: three new keys, three new entries
+
+
+def checkout(target: Path, umask: int) -> Path:
+    """The repository's files written afresh under `umask`, as git writes a checkout:
+    0666 for a file and 0777 for an executable or a directory, less the umask."""
+    previous = os.umask(umask)
+    try:
+        for name in source_files():
+            if not (ROOT / name).is_file():
+                continue
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / name, target / name)  # a new file: the umask decides
+            if (ROOT / name).stat().st_mode & stat.S_IXUSR:
+                (target / name).chmod(0o777 & ~umask)
+    finally:
+        os.umask(previous)
+    return target
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_checkouts_made_with_umask_0002_and_0022_share_their_keys(
+    engine: CacheEngine, tmp_path: Path
+) -> None:
+    group_writable = checkout(tmp_path / "umask-0002", 0o002)
+    private = checkout(tmp_path / "umask-0022", 0o022)
+    manifest = "common/logger/pyproject.toml"
+    assert stat.S_IMODE((group_writable / manifest).stat().st_mode) == 0o664
+    assert stat.S_IMODE((private / manifest).stat().st_mode) == 0o644
+    # The engine's digest of the same package directory differs: it hashes modes.
+    plain = {
+        await module(root).source.directory("common/logger").digest()
+        for root in (group_writable, private)
+    }
+    assert len(plain) == 2
+
+    await ci_logger(module(group_writable))
+    assert len(engine.stored_in) == 3
+    await ci_logger(module(private))
+    assert len(engine.stored_in) == 3  # the same keys: every step found, none stored again
+    assert not engine.cli_runs("store")[3:]
+
+    # A change of mode alone changes no key (as git blob ids in the native keys)...
+    (private / manifest).chmod(0o755)
+    await ci_logger(module(private))
+    assert len(engine.stored_in) == 3
+    # ...a change of content does.
+    with (private / manifest).open("a", encoding="utf-8") as text:
+        text.write("\n# changed\n")
+    await ci_logger(module(private))
+    assert len(engine.stored_in) == 6
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+async def test_a_checkout_owned_by_another_user_shares_its_keys(
+    engine: CacheEngine, tmp_path: Path
+) -> None:
+    mine = copy_tracked(tmp_path / "mine")
+    theirs = copy_tracked(tmp_path / "theirs")
+    for path in [theirs, *theirs.rglob("*")]:
+        os.lchown(path, 1001, 1001)  # a CI runner's user, say
+    await ci_logger(module(mine))
+    await ci_logger(module(theirs))
+    assert len(engine.stored_in) == 3
+
+
+def test_the_normalised_copy_goes_where_the_source_never_has_anything() -> None:
+    """The copy starts empty only because the upload leaves that name out at any depth."""
+    ignored = PathFilter.of(SOURCE_IGNORE, None)
+    for below in ("", "common/logger/", ".github/workflows/"):
+        assert not ignored.keeps(f"{below}{NORMALISED_COPY}")
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("one_package")
+async def test_empty_optional_cache_secrets_count_as_not_given(engine: CacheEngine) -> None:
+    """A fork's pull request gets no secrets: GitHub passes each as an empty variable."""
+    summary = await ci_logger(module(), cache_url=dag.set_secret("cache-url", ""))
+    assert not engine.cli_runs("fetch")
+    assert "Remote cache" not in summary
+    assert "3 passed" in summary
+
+    empty = {
+        name: dag.set_secret(name, "")
+        for name in ("cache_signing_key", "cache_aws_access_key_id", "cache_aws_secret_access_key")
+    }
+    summary = await ci_logger(module(), **empty)
+    runs = engine.cli_runs("fetch") + engine.cli_runs("store")
+    assert runs
+    for chain in runs:
+        assert [a["name"] for a in args_of(chain, "withSecretVariable")] == ["ACME_CACHE_URL"]
+    assert "--cache-signing-key is empty, so not used" in summary
+    assert "--cache-aws-* keys are empty, so not used" in summary
+
+
+@pytest.mark.anyio
+async def test_cd_runs_ci_with_the_remote_cache_it_is_given(engine: CacheEngine) -> None:
+    url = dag.set_secret("cache-url", URL)
+    report = await module().cd(
+        "abc123", "registry.example/acme", rehearsal=True, cache_url=url, cache_scope="main"
+    )
+    lookups = engine.cli_runs("fetch")
+    assert len(lookups) == len(engine.cli_runs("store")) > 0  # every step of its ci
+    for lookup in lookups:
+        secrets = {a["name"]: a["secret"] for a in args_of(lookup, "withSecretVariable")}
+        assert secrets == {"ACME_CACHE_URL": url}
+    assert "Remote cache s3://(bucket hidden)/ci (reads main; writes main)" in report

@@ -14,6 +14,7 @@ import dagger
 
 from acme_ci.core.affected import select_all
 from acme_ci.core.workspace import Workspace
+from acme_ci.dagger.cache_options import CacheOptions
 from acme_ci.dagger.containers import runtime_image
 from acme_ci.dagger.deploy import deploy_services, image_ref, service_packages
 from acme_ci.dagger.maintenance import Targets, TargetsError, maintain
@@ -67,8 +68,11 @@ async def publish_images(ws: Workspace, source: dagger.Directory, release: Relea
     return [refs[name] for name in sorted(refs)]
 
 
-async def deliver(source: dagger.Directory, release: Release, targets: Targets) -> str:
-    """ci, then publish and maintenance, then deploy; the report of each stage.
+async def deliver(
+    source: dagger.Directory, release: Release, targets: Targets, cache: CacheOptions | None
+) -> str:
+    """ci (with the remote step cache `cache`), then publish and maintenance, then deploy;
+    the report of each stage.
 
     TargetsError before anything is read or run when production maintenance lacks a target.
     """
@@ -79,7 +83,7 @@ async def deliver(source: dagger.Directory, release: Release, targets: Targets) 
             "pass them, or --rehearsal to maintain throwaway targets instead"
         )
     ws = await read_workspace(source)
-    report = [await run_ci(source, ws, select_all(ws, "--all"), jobs=4)]
+    report = [await run_ci(source, ws, select_all(ws, "--all"), jobs=4, cache=cache)]
     published: list[str] = []
     maintained: list[str] = []
     errors: list[str] = []

@@ -4,6 +4,12 @@ A thin shell: each function here is what `dagger call` sees (its arguments, defa
 help) and delegates its work. The plan, its selection and the scheduling come from the
 core; the work from the modules beside this one: plan_run (a plan run in containers),
 containers, delivery (publish and cd), deploy and maintenance.
+
+Every function's cache policy is chosen, and its docstring's last line says it: the engine
+keeps a function's result for 7 days by default and replays it for the same source and
+arguments (core/typedef.go, core/modfunc.go; secrets count by a hash of their value). That
+suits a function whose result depends only on those. One that reads or changes anything
+else (the remote step cache, a registry, a cluster, a database) is `cache="never"`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,19 @@ from acme_ci.core.plan import Plan, PlanOptions, make_plan
 from acme_ci.core.plan_format import plan_text
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.workspace import Workspace
+from acme_ci.dagger.cache_options import (
+    CacheAwsAccessKeyIdArg,
+    CacheAwsSecretAccessKeyArg,
+    CacheDefaultScopeArg,
+    CacheEndpointUrlArg,
+    CachePullRequestArg,
+    CacheReadOnlyArg,
+    CacheRegionArg,
+    CacheScopeArg,
+    CacheSigningKeyArg,
+    CacheUrlArg,
+    cache_options,
+)
 from acme_ci.dagger.containers import SRC, package_env, runtime_image
 from acme_ci.dagger.delivery import Release, deliver, publish_images
 from acme_ci.dagger.deploy import deploy_services
@@ -32,21 +51,20 @@ from acme_ci.dagger.maintenance import (
     RehearsalArg,
     S3BucketArg,
     S3EndpointUrlArg,
+    Targets,
     maintain,
-    maintenance_targets,
 )
 from acme_ci.dagger.plan_run import run_ci, run_in_containers
-from acme_ci.dagger.remote_cache import CacheOptions
+from acme_ci.dagger.secret_args import refuse_empty
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
 
-CACHE_URL_DOC = "Remote step cache, s3://BUCKET/PREFIX; empty: none"
-CACHE_SCOPE_DOC = "The run's cache scope (its branch): written, then read before the default's"
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def uncached(func: Callable[P, R]) -> Callable[P, R]:
-    """`@function(cache="never")`, for functions with side effects.
+    """`@function(cache="never")`, for a function that reads or changes anything outside its
+    arguments: the call gets an input of its own (core/modfunc.go, cacheImplicitInputs).
 
     dagger-io 0.21.11 accepts `cache` at run time (mod/_module.py, Module.function) but its
     typing overloads omit it, so the call is made through Any.
@@ -79,9 +97,9 @@ class AcmeCi:
         return await read_workspace(self.source)
 
     async def _run(
-        self, ws: Workspace, plan: Plan, jobs: int, cache: CacheOptions | None = None
+        self, ws: Workspace, plan: Plan, jobs: int
     ) -> tuple[RunResult, ContainerExecutor]:
-        return await run_in_containers(self.source, ws, plan, jobs, cache)
+        return await run_in_containers(self.source, ws, plan, jobs)
 
     async def _single(self, package: str, task: str) -> tuple[RunResult, ContainerExecutor]:
         ws = await self._workspace()
@@ -100,24 +118,36 @@ class AcmeCi:
     async def env(
         self, package: Annotated[str, Doc("Package name, e.g. acme-user-service")]
     ) -> dagger.Container:
-        """The package's layered container: locked deps, then its sources (try `terminal`)."""
+        """The package's layered container: locked deps, then its sources (try `terminal`).
+
+        Cache: replayed for the same source and arguments, up to 7 days.
+        """
         return package_env(await self._workspace(), package, self.source)
 
     @function
     async def lint(self, package: Annotated[str, Doc("Package name")]) -> str:
-        """Lint one package (ruff check, ruff format --check, mypy --strict); the step's output."""
+        """Lint one package (ruff check, ruff format --check, mypy --strict); the step's output.
+
+        Cache: replayed for the same source and arguments, up to 7 days; a failure is not kept.
+        """
         run, _ = await self._single(package, "lint")
         return run.results[0].output
 
     @function
     async def test(self, package: Annotated[str, Doc("Package name")]) -> str:
-        """Test one package, with its backing services bound; the step's output."""
+        """Test one package, with its backing services bound; the step's output.
+
+        Cache: replayed for the same source and arguments, up to 7 days; a failure is not kept.
+        """
         run, _ = await self._single(package, "test")
         return run.results[0].output
 
     @function
     async def build(self, package: Annotated[str, Doc("Package name")]) -> dagger.Directory:
-        """Build one package's wheel and sdist; the dist directory."""
+        """Build one package's wheel and sdist; the dist directory.
+
+        Cache: replayed for the same source and arguments, up to 7 days; a failure is not kept.
+        """
         run, executor = await self._single(package, "build")
         step = run.plan.steps[0]
         return executor.finished[step.id].directory(f"{SRC}/{step.outputs[0]}")
@@ -128,78 +158,92 @@ class AcmeCi:
         base: Annotated[str, Doc("Git ref to diff against; empty: all packages")] = "",
         all_: Annotated[bool, Doc("Select every package")] = False,
     ) -> str:
-        """The plan without running it: selection with reasons, steps and their argv."""
+        """The plan without running it: selection with reasons, steps and their argv.
+
+        Cache: replayed for the same source and arguments, up to 7 days (--base is read in
+        the source's own git history).
+        """
         ws = await self._workspace()
         return plan_text(make_plan(ws, await select(ws, self.source, base, all_)))
 
-    @function
+    @uncached
     async def ci(
         self,
         base: Annotated[str, Doc("Git ref to diff against, e.g. origin/main; empty: all")] = "",
         all_: Annotated[bool, Doc("Select every package")] = False,
         jobs: Annotated[int, Doc("Steps run at the same time")] = 4,
-        cache_url: Annotated[str, Doc(CACHE_URL_DOC)] = "",
-        cache_scope: Annotated[str, Doc(CACHE_SCOPE_DOC)] = "",
-        cache_default_scope: Annotated[str, Doc("The default branch's scope")] = "main",
-        cache_read_only: Annotated[bool, Doc("Read the cache, never write (forks)")] = False,
-        cache_pull_request: Annotated[
-            bool, Doc("A pull request: never writes the default branch's scope")
-        ] = False,
-        cache_signing_key: Annotated[
-            dagger.Secret | None, Doc("HMAC key: sign entries, use only signed ones")
-        ] = None,
-        cache_endpoint_url: Annotated[str, Doc("S3 endpoint of the cache; empty: AWS")] = "",
-        cache_region: Annotated[str, Doc("AWS region of the cache bucket")] = "",
-        aws_access_key_id: Annotated[dagger.Secret | None, Doc("Cache AWS_ACCESS_KEY_ID")] = None,
-        aws_secret_access_key: Annotated[dagger.Secret | None, Doc("Cache AWS secret")] = None,
+        cache_url: CacheUrlArg = None,
+        cache_scope: CacheScopeArg = "",
+        cache_default_scope: CacheDefaultScopeArg = "main",
+        cache_read_only: CacheReadOnlyArg = False,
+        cache_pull_request: CachePullRequestArg = False,
+        cache_signing_key: CacheSigningKeyArg = None,
+        cache_endpoint_url: CacheEndpointUrlArg = "",
+        cache_region: CacheRegionArg = "",
+        cache_aws_access_key_id: CacheAwsAccessKeyIdArg = None,
+        cache_aws_secret_access_key: CacheAwsSecretAccessKeyArg = None,
     ) -> str:
         """Lint, test and build the affected packages along the dependency graph.
 
-        Fails with one error listing every failed step and its output. With --cache-url, each
-        step is looked up in the remote step cache first (its scope, then the default
-        branch's) and stored there after it passes (its own scope only; never with
-        --cache-read-only). A cache fault never fails the run: the summary says why.
+        Fails with one error listing every failed step and its output. With --cache-url
+        (a secret, e.g. env:ACME_CACHE_URL), each step is looked up in the remote step cache
+        first (its scope, then the default branch's) and stored there after it passes (its
+        own scope only; never with --cache-read-only). A cache fault never fails the run: the
+        summary says why. An empty secret counts as not given.
+
+        Cache: never replayed, runs on every call: it reads and writes the remote step cache
+        (its steps are still kept by the engine, by their inputs).
         """
-        cache = None
-        if cache_url:
-            cache = CacheOptions(
-                url=cache_url,
-                scope=cache_scope,
-                default_scope=cache_default_scope,
-                read_only=cache_read_only,
-                pull_request=cache_pull_request,
-                endpoint_url=cache_endpoint_url,
-                region=cache_region,
-                aws_access_key_id=aws_access_key_id,
-                aws_secret_access_key=aws_secret_access_key,
-                signing_key=cache_signing_key,
-            )
-            cache.check()
+        cache = await cache_options(
+            cache_url,
+            cache_scope,
+            cache_default_scope,
+            cache_read_only,
+            cache_pull_request,
+            cache_signing_key,
+            cache_endpoint_url,
+            cache_region,
+            cache_aws_access_key_id,
+            cache_aws_secret_access_key,
+        )
         ws = await self._workspace()
         return await run_ci(self.source, ws, await select(ws, self.source, base, all_), jobs, cache)
 
     @function
     @checked
     async def lint_all(self) -> str:
-        """Check: every package lints clean (`dagger check`)."""
+        """Check: every package lints clean (`dagger check`).
+
+        Cache: replayed for the same source, up to 7 days; a failure is not kept.
+        """
         return await self._all("lint", jobs=4)
 
     @function
     @checked
     async def test_all(self) -> str:
-        """Check: every package's tests pass (`dagger check`)."""
+        """Check: every package's tests pass (`dagger check`).
+
+        Cache: replayed for the same source, up to 7 days; a failure is not kept.
+        """
         return await self._all("test", jobs=2)
 
     @function
     async def image(
         self, service: Annotated[str, Doc("Service package, e.g. acme-user-service")]
     ) -> dagger.Container:
-        """The service's production image: uvicorn on its port, probes on /readiness, /liveness."""
+        """The service's production image: uvicorn on its port, probes on /readiness, /liveness.
+
+        Cache: replayed for the same source and arguments, up to 7 days.
+        """
         return runtime_image(await self._workspace(), service, self.source)
 
     @function
     async def serve(self, service: Annotated[str, Doc("Service package")]) -> dagger.Service:
-        """The service running (use with `up`)."""
+        """The service running (use with `up`).
+
+        Cache: replayed for the same source and arguments, up to 7 days (the service itself
+        starts when used).
+        """
         image = runtime_image(await self._workspace(), service, self.source)
         return image.as_service(use_entrypoint=True)
 
@@ -211,7 +255,11 @@ class AcmeCi:
         username: Annotated[str, Doc("Registry user")] = "",
         password: Annotated[dagger.Secret | None, Doc("Registry password or token")] = None,
     ) -> list[str]:
-        """Publish every service's image, concurrently; the published references."""
+        """Publish every service's image, concurrently; the published references.
+
+        Cache: never replayed: pushes to the registry on every call.
+        """
+        await refuse_empty({"--password": password})
         release = Release(version, registry, username, password)
         return await publish_images(await self._workspace(), self.source, release)
 
@@ -223,7 +271,11 @@ class AcmeCi:
         namespace: Annotated[str, Doc("Kubernetes namespace")] = "acme",
         kubeconfig: Annotated[dagger.Secret | None, Doc("Apply with this kubeconfig")] = None,
     ) -> str:
-        """Kubernetes manifests of the services; applied with kubectl when a kubeconfig is given."""
+        """Kubernetes manifests of the services; applied with kubectl when a kubeconfig is given.
+
+        Cache: never replayed: with a kubeconfig, applies to the cluster on every call.
+        """
+        await refuse_empty({"--kubeconfig": kubeconfig})
         ws = await self._workspace()
         return await deploy_services(ws, version, registry, namespace, kubeconfig)
 
@@ -248,8 +300,10 @@ class AcmeCi:
         maintained; in a rehearsal, in the throwaway PostgreSQL, whose data a cache volume
         keeps, so `maintenance --cleanup --rehearsal` sees what the last rehearsal left failed
         (the engine may prune that volume: fine for a rehearsal, never for real state).
+
+        Cache: never replayed: maintenance runs against its targets on every call.
         """
-        targets = maintenance_targets(
+        targets = Targets(
             database_url,
             aws_access_key_id,
             aws_secret_access_key,
@@ -258,6 +312,7 @@ class AcmeCi:
             kafka_bootstrap_servers,
             rehearsal,
         )
+        await refuse_empty(targets.secrets())
         ws = await self._workspace()
         return await maintain(ws, self.source, targets, cleanup, verbose=log_operations)
 
@@ -277,13 +332,26 @@ class AcmeCi:
         s3_bucket: S3BucketArg = DEFAULT_BUCKET,
         kafka_bootstrap_servers: KafkaBootstrapServersArg = "",
         rehearsal: RehearsalArg = False,
+        cache_url: CacheUrlArg = None,
+        cache_scope: CacheScopeArg = "",
+        cache_default_scope: CacheDefaultScopeArg = "main",
+        cache_read_only: CacheReadOnlyArg = False,
+        cache_pull_request: CachePullRequestArg = False,
+        cache_signing_key: CacheSigningKeyArg = None,
+        cache_endpoint_url: CacheEndpointUrlArg = "",
+        cache_region: CacheRegionArg = "",
+        cache_aws_access_key_id: CacheAwsAccessKeyIdArg = None,
+        cache_aws_secret_access_key: CacheAwsSecretAccessKeyArg = None,
     ) -> str:
         """Delivery: ci on every package, then publish and maintenance, then deploy.
 
         Maintenance needs every production target (database, S3 credentials, Kafka) unless
-        --rehearsal asks for throwaway ones; a missing one stops cd before anything runs.
+        --rehearsal asks for throwaway ones; a missing or empty one stops cd before anything
+        runs. The --cache-* flags are ci's: its steps come from and go to the remote cache.
+
+        Cache: never replayed: publishes, maintains and deploys on every call.
         """
-        targets = maintenance_targets(
+        targets = Targets(
             database_url,
             aws_access_key_id,
             aws_secret_access_key,
@@ -292,5 +360,20 @@ class AcmeCi:
             kafka_bootstrap_servers,
             rehearsal,
         )
+        await refuse_empty(
+            {"--password": password, "--kubeconfig": kubeconfig, **targets.secrets()}
+        )
+        cache = await cache_options(
+            cache_url,
+            cache_scope,
+            cache_default_scope,
+            cache_read_only,
+            cache_pull_request,
+            cache_signing_key,
+            cache_endpoint_url,
+            cache_region,
+            cache_aws_access_key_id,
+            cache_aws_secret_access_key,
+        )
         release = Release(version, registry, username, password, namespace, kubeconfig)
-        return await deliver(self.source, release, targets)
+        return await deliver(self.source, release, targets, cache)

@@ -80,31 +80,37 @@ class TargetsError(Exception):
 
 @dataclass(frozen=True)
 class Targets:
-    """Where maintenance works. An empty endpoint is AWS; an empty Kafka address, no Kafka."""
+    """Where maintenance works, its fields in the order `maintenance` and `cd` take them. An
+    empty endpoint is AWS; an empty Kafka address, no Kafka. TargetsError, before anything
+    runs, when a rehearsal is also given a real target."""
 
     database_url: dagger.Secret | None = None
     aws_access_key_id: dagger.Secret | None = None
     aws_secret_access_key: dagger.Secret | None = None
     s3_endpoint_url: str = ""
     s3_bucket: str = DEFAULT_BUCKET
-    aws_region: str = "us-east-1"
     kafka_bootstrap_servers: str = ""
     rehearsal: bool = False
+    aws_region: str = "us-east-1"
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def secrets(self) -> dict[str, dagger.Secret | None]:
+        """The credentials, by the flag that gives each."""
+        return {
+            "--database-url": self.database_url,
+            "--aws-access-key-id": self.aws_access_key_id,
+            "--aws-secret-access-key": self.aws_secret_access_key,
+        }
 
     def check(self) -> None:
         """TargetsError when a rehearsal is also given a real database or S3."""
         if not self.rehearsal:
             return
-        real = [
-            flag
-            for flag, given in (
-                ("--database-url", self.database_url is not None),
-                ("--s3-endpoint-url", bool(self.s3_endpoint_url)),
-                ("--aws-access-key-id", self.aws_access_key_id is not None),
-                ("--aws-secret-access-key", self.aws_secret_access_key is not None),
-            )
-            if given
-        ]
+        real = [flag for flag, secret in self.secrets().items() if secret is not None]
+        if self.s3_endpoint_url:
+            real.append("--s3-endpoint-url")
         if real:
             raise TargetsError(
                 f"--rehearsal uses a throwaway database and S3, but {', '.join(real)} "
@@ -123,30 +129,6 @@ class Targets:
             ("--kafka-bootstrap-servers", bool(self.kafka_bootstrap_servers)),
         )
         return [flag for flag, given in needed if not given]
-
-
-def maintenance_targets(
-    database_url: dagger.Secret | None,
-    aws_access_key_id: dagger.Secret | None,
-    aws_secret_access_key: dagger.Secret | None,
-    s3_endpoint_url: str,
-    s3_bucket: str,
-    kafka_bootstrap_servers: str,
-    rehearsal: bool,
-) -> Targets:
-    """The targets the arguments of `maintenance` and `cd` name (in their order), checked:
-    TargetsError before anything runs when a rehearsal is also given a real target."""
-    targets = Targets(
-        database_url=database_url,
-        aws_access_key_id=aws_access_key_id,
-        aws_secret_access_key=aws_secret_access_key,
-        s3_endpoint_url=s3_endpoint_url,
-        s3_bucket=s3_bucket,
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        rehearsal=rehearsal,
-    )
-    targets.check()
-    return targets
 
 
 def maintenance_argv(cleanup: bool, verbose: bool, only: tuple[str, ...] = ()) -> list[str]:
@@ -194,7 +176,6 @@ def rehearsal_database() -> dagger.Service:
 
 def with_targets(ctr: dagger.Container, targets: Targets) -> dagger.Container:
     """Point at (or, in a rehearsal, bind) the targets; every credential a secret variable."""
-    targets.check()
     database, key_id, secret_key = (
         targets.database_url,
         targets.aws_access_key_id,

@@ -17,6 +17,7 @@ from acme_ci.core.plan import Plan, Step, make_plan
 from acme_ci.core.remote_cache import RemoteCacheError
 from acme_ci.core.scheduler import RunResult, run_plan
 from acme_ci.core.workspace import Workspace
+from acme_ci.dagger.cache_options import CacheOptions
 from acme_ci.dagger.containers import (
     PackageEnvs,
     test_services,
@@ -25,7 +26,7 @@ from acme_ci.dagger.containers import (
 )
 from acme_ci.dagger.executor import ContainerExecutor, check_run
 from acme_ci.dagger.junit_echo import with_junit_echo
-from acme_ci.dagger.remote_cache import CacheOptions, RemoteStepCache, step_inputs
+from acme_ci.dagger.remote_cache import RemoteStepCache, step_inputs
 
 
 @dataclass(frozen=True)

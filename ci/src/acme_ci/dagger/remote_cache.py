@@ -7,10 +7,10 @@ file, every manifest, the package's and its internal dependencies' directories, 
 files of the module package's tests), each under its root-relative path: never a host path.
 
 Lookup and store run `python -m acme_ci.entries.cli` in the module package's
-container (acme-ci has boto3), with the credentials and the signing key as secret variables
-and an input unique to the call, so a miss is never replayed from the engine's cache. A hit
-restores the step's outputs from the fetched entry; any fault leaves the step to run and
-the summary says why.
+container (acme-ci has boto3), with the cache URL, the credentials and the signing key as
+secret variables and an input unique to the call, so a miss is never replayed from the
+engine's cache. A hit restores the step's outputs from the fetched entry; any fault leaves
+the step to run and the summary says why.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from dagger import dag
 
 from acme_ci.core.entry_format import OUTPUTS_DIR, CachedResult
 from acme_ci.core.plan import LOCK_FILE, ROOT_MANIFEST, Step
-from acme_ci.core.remote_cache import RemoteCacheError, ScopePolicy, parse_cache_url, scope_policy
 from acme_ci.core.scheduler import StepResult
 from acme_ci.core.step_key import container_step_key
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger import containers
+from acme_ci.dagger.cache_options import CacheOptions
 from acme_ci.dagger.containers import SRC, TOOL_TEST_ROOT_FILES, once_per_call
 from acme_ci.dagger.junit_echo import PLUGIN_SOURCE, READER_SOURCE
 from acme_ci.entries import cli as entries_cli
@@ -45,38 +45,25 @@ SERVICE_IMAGES = {
 }
 
 
-@dataclass(frozen=True)
-class CacheOptions:
-    """The `--cache-*` arguments of `dagger call ci` (credentials are secrets)."""
+# A key hashes content and names, never modes or owners. Directory.digest hashes each entry's
+# mode, uid and gid (engine/contenthash/tarsum.go, v1TarHeaderSelect; mtime it leaves out), so
+# checkouts made with umask 0002 and 0022, or by two users, would never share an entry. A
+# copy made by withDirectory with an owner and permissions gives every entry, the copied
+# directory's own included, that owner and mode (core/directory.go, WithDirectory:
+# util/layercopy's copyMetadata applies CopyOptions.Chown and Mode to each copied entry), so
+# its digest is the content's and the names'. Like the native keys (git blob ids), then, a
+# change of mode alone (chmod +x) changes no key. The copy goes to a name the source upload
+# always leaves out (`**/.acme`, source.SOURCE_IGNORE), so it starts empty.
+NORMALISED_COPY = ".acme"
+NORMALISED_OWNER = "0:0"
+NORMALISED_MODE = 0o644
 
-    url: str
-    scope: str
-    default_scope: str = "main"
-    read_only: bool = False
-    pull_request: bool = False
-    endpoint_url: str = ""
-    region: str = ""
-    aws_access_key_id: dagger.Secret | None = None
-    aws_secret_access_key: dagger.Secret | None = None
-    signing_key: dagger.Secret | None = None
 
-    def policy(self) -> ScopePolicy:
-        """The scopes this run reads and the one it writes (acme_ci.core.remote_cache)."""
-        return scope_policy(
-            self.scope,
-            self.default_scope,
-            pull_request=self.pull_request,
-            read_only=self.read_only,
-        )
-
-    def check(self) -> None:
-        """RemoteCacheError for a bad URL or missing scope, before anything runs."""
-        parse_cache_url(self.url)
-        self.policy()
-        if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
-            raise RemoteCacheError(
-                "pass both --aws-access-key-id and --aws-secret-access-key, or neither"
-            )
+def content_only(tree: dagger.Directory) -> dagger.Directory:
+    """`tree` with one owner and one mode on every entry: its digest keys its content."""
+    return tree.with_directory(
+        NORMALISED_COPY, tree, owner=NORMALISED_OWNER, permissions=NORMALISED_MODE
+    ).directory(NORMALISED_COPY)
 
 
 @dataclass(frozen=True)
@@ -147,9 +134,11 @@ class RemoteStepCache:
     skipped: str | None = None
     _digests: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.warnings.extend(self.options.notes)
+
     def describe(self) -> str:
-        policy = self.options.policy()
-        return f"{self.options.url} ({policy.describe()})"
+        return self.options.describe()
 
     async def key(self, step: Step) -> str | None:
         """The step's key from the engine's content digests of its inputs (None: the digests
@@ -169,7 +158,7 @@ class RemoteStepCache:
         async def digest(path: str, is_dir: bool) -> None:
             if path not in self._digests:
                 if is_dir:
-                    found = await self.source.directory(path).digest()
+                    found = await content_only(self.source.directory(path)).digest()
                 else:
                     found = await self.source.file(path).digest(exclude_metadata=True)
                 self._digests[path] = found
@@ -183,8 +172,8 @@ class RemoteStepCache:
         return container_step_key(step, digests, environment(self.ws, step))
 
     def _container(self) -> dagger.Container:
-        """The tool container with the location, the credentials (secrets) and a call id."""
-        ctr = self.tool.with_env_variable("ACME_CACHE_URL", self.options.url)
+        """The tool container with the location and credentials (secrets) and a call id."""
+        ctr = self.tool.with_secret_variable("ACME_CACHE_URL", self.options.url)
         if self.options.endpoint_url:
             ctr = ctr.with_env_variable("AWS_ENDPOINT_URL_S3", self.options.endpoint_url)
         if self.options.region:
