@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
+import anyio
 import dagger
 import pytest
 from dagger import DefaultPath, Ignore, dag
@@ -26,6 +27,8 @@ from acme_ci.dagger.main import AcmeCi
 from acme_ci.rehearsal.boundary import FunctionBoundary
 from acme_ci.rehearsal.call_line import CallLineError
 from acme_ci.rehearsal.evaluator import Evaluator
+from acme_ci.rehearsal.evaluator.resources import Resources
+from acme_ci.rehearsal.podman import Done
 
 from .test_translation import ROOT, FakeImages, FakePodman, entrypoint
 
@@ -240,3 +243,21 @@ async def test_the_module_s_policies_and_checks_are_read_as_the_sdk_registers_th
         assert main.functions[name].check == getattr(fn.wrapped, CHECK_DEF_KEY, False), name
     assert main.constructor is not None
     assert main.constructor.arg("source").default_path == "/"
+
+
+@pytest.mark.anyio
+async def test_concurrent_first_users_create_the_shared_network_once() -> None:
+    """Found by the rehearsal: two services of one exec started at once both created it."""
+    created: list[str] = []
+
+    async def slow_podman(*args: str, stdin: bytes | None = None, check: bool = True) -> Done:
+        if args[:2] == ("network", "create"):
+            created.append(args[2])
+            await anyio.sleep(0.01)
+        return Done(0, "", "")
+
+    resources = Resources(slow_podman)
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(resources.shared_network)
+    assert created == [resources.shared_network_name]

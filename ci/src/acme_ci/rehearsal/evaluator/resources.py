@@ -30,6 +30,7 @@ class Resources:
         self.run_id = uuid.uuid4().hex[:8]
         self.shared_network_name = f"acme-reh-{self.run_id}"
         self._shared_network_made = False
+        self._shared_network_lock = anyio.Lock()
         self._containers: dict[str, None] = {}  # in creation order
         self._networks: list[str] = []
         self._images: list[str] = []
@@ -113,10 +114,12 @@ class Resources:
 
     async def shared_network(self) -> str:
         """The rehearsal's own network (DNS on, egress as the host's): execs without bindings."""
-        if not self._shared_network_made:
-            await self.podman("network", "create", self.shared_network_name)
-            self._networks.append(self.shared_network_name)
-            self._shared_network_made = True
+        # Concurrent first callers (two services of one exec) create it once.
+        async with self._shared_network_lock:
+            if not self._shared_network_made:
+                await self.podman("network", "create", self.shared_network_name)
+                self._networks.append(self.shared_network_name)
+                self._shared_network_made = True
         return self.shared_network_name
 
     async def private_network(self) -> str:
