@@ -3,8 +3,8 @@
 `python -m acme_ci.entries.cli fetch|store --key KEY --scope SCOPE... --dir DIR`
 in the module package's container (it has boto3). The Dagger shell builds the exec, passes
 the cache URL and the credentials as secret variables (ACME_CACHE_URL, AWS_*,
-ACME_CACHE_SIGNING_KEY) and reads the answer from a JSON file under DIR (the names below). Nothing here imports dagger, so it runs
-wherever acme-ci is installed.
+ACME_CACHE_SIGNING_KEY) and reads the answer from a JSON file under DIR (the names below).
+Nothing here imports dagger, so it runs wherever acme-ci is installed.
 
 fetch: the first usable entry among the scopes, in order, unpacked to DIR/entry
 (entry.json + outputs/); DIR/status.json says hit or miss, and why an entry was not used
