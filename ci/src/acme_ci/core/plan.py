@@ -35,6 +35,10 @@ class Step:
     `reads_needs` False means the step reads none of its needs' outputs (a build reads only
     sources; its needs are gates): the scheduler may start it early in a worker that would
     otherwise wait, and its result counts only once every need has passed.
+
+    `part_of` names the step this one is a part of: a group of a long test suite's files
+    (acme_ci.core.test_groups) is part of the package's test step, whose verdict merges
+    its groups'. None for a whole step.
     """
 
     id: str
@@ -48,6 +52,7 @@ class Step:
     outputs: tuple[str, ...]
     reason: str
     reads_needs: bool = True
+    part_of: str | None = None
 
     @property
     def junit_path(self) -> str | None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from acme_ci.core.scheduler import RunResult
 
+if TYPE_CHECKING:  # a type only: an unsharded run never loads the sharding modules
+    from acme_ci.core.shard_report import ShardLine
 
-def report_data(run: RunResult) -> dict[str, Any]:
-    """Everything a tool needs to judge the run, JSON-serialisable."""
+
+def report_data(run: RunResult, shards: Sequence[ShardLine] = ()) -> dict[str, Any]:
+    """Everything a tool needs to judge the run, JSON-serialisable; with `shards` (a sharded
+    run's verdict), what became of each shard, and `ok` only when every shard reported."""
     path, length = run.critical_path()
     expected_path, expected_length = run.expected_critical_path()
-    return {
-        "ok": run.ok,
+    data = {
+        "ok": run.ok and all(line.reported for line in shards),
         "runner": run.runner,
         "duration": round(run.duration, 3),
         "selection": {
@@ -46,11 +51,26 @@ def report_data(run: RunResult) -> dict[str, Any]:
         "warnings": list(run.warnings),
         "remote_cache": run.remote_cache,
     }
+    if shards:
+        data["shards"] = [
+            {
+                "shard": str(line.shard),
+                "state": line.state,
+                "steps": line.steps,
+                "duration": round(line.duration, 3),
+                "expected": round(line.expected, 3),
+                "note": line.note,
+            }
+            for line in shards
+        ]
+    return data
 
 
-def report_markdown(run: RunResult, title: str = "acme-ci") -> str:
-    """A Markdown summary: verdict, table, critical path, flakes and failures."""
-    verdict = "passed" if run.ok else "FAILED"
+def report_markdown(
+    run: RunResult, title: str = "acme-ci", shards: Sequence[ShardLine] = ()
+) -> str:
+    """A Markdown summary: verdict, table, critical path, shards, flakes and failures."""
+    verdict = "passed" if run.ok and all(line.reported for line in shards) else "FAILED"
     lines = [
         f"## {title}: {verdict} in {run.duration:.1f}s ({run.runner})",
         "",
@@ -68,6 +88,18 @@ def report_markdown(run: RunResult, title: str = "acme-ci") -> str:
     if run.expected:
         path, length = run.expected_critical_path()
         lines += ["", f"Expected critical path ({length:.1f}s): {' → '.join(path) or '-'}"]
+    if shards:
+        lines += [
+            "",
+            "| shard | outcome | steps | duration | expected |",
+            "| --- | --- | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {line.shard} | {line.state} | {line.steps} | {line.duration:.1f}s | "
+            f"{line.expected:.1f}s |"
+            for line in shards
+        ]
+        lines += [f"- {line.note}" for line in shards if not line.reported]
     for r in run.failed:
         lines += ["", f"<details><summary>{r.step_id} failed</summary>", "", "```"]
         lines += [*r.output.splitlines()[-30:], "```", "</details>"]

@@ -1,12 +1,20 @@
-"""The run summary as text: the table, the critical path, flakes, warnings, failure tails."""
+"""The run summary as text: the table, the critical path, flakes, shards, warnings, failure
+tails."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from acme_ci.core.scheduler import RunResult
 
+if TYPE_CHECKING:  # a type only: an unsharded run never loads the sharding modules
+    from acme_ci.core.shard_report import ShardLine
 
-def summary_text(run: RunResult) -> str:
-    """The table, the critical path, warnings, and every failure with its log tail."""
+
+def summary_text(run: RunResult, shards: Sequence[ShardLine] = ()) -> str:
+    """The table, the critical path, warnings, and every failure with its log tail; with
+    `shards` (a sharded run's verdict), a line per shard."""
     remote = run.remote_cache is not None
     rows = [("step", "status", "duration", "cached", *(("remote",) if remote else ()), "flakes")]
     for r in run.results:
@@ -50,6 +58,7 @@ def summary_text(run: RunResult) -> str:
             f"Remote cache {run.remote_cache}: {hits} hits, "
             f"{_size(down)} downloaded, {_size(up)} uploaded"
         )
+    lines.extend(shard_lines(shards))
     if run.flakes:
         lines.append(f"Flaky tests (passed after a rerun): {len(run.flakes)}")
         for r in run.results:
@@ -66,6 +75,23 @@ def summary_text(run: RunResult) -> str:
             lines.append(f"  failing tests: {', '.join(r.failed_tests)}")
         lines.extend(f"  | {line}" for line in r.output.splitlines())
     return "\n".join(lines)
+
+
+def shard_lines(shards: Sequence[ShardLine]) -> list[str]:
+    """A line per shard: its outcome, steps and length against the plan's expectation; or
+    why it has no result."""
+    if not shards:
+        return []
+    lines = [f"Shards ({len(shards)}):"]
+    for line in shards:
+        if line.reported:
+            lines.append(
+                f"  shard {line.shard}  {line.state}  {line.steps} steps  {line.duration:.1f}s "
+                f"(expected {line.expected:.1f}s)"
+            )
+        else:
+            lines.append(f"  {line.note}")
+    return lines
 
 
 def _moved(status: str, size: int) -> str:

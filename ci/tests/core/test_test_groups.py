@@ -1,0 +1,272 @@
+"""A long test suite cut into groups of files: timings from JUnit, the split, the group steps."""
+
+from __future__ import annotations
+
+import math
+from xml.etree.ElementTree import ParseError
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from acme_ci.core.plan import Plan, Step
+from acme_ci.core.test_groups import (
+    GROUP_SHARE,
+    MAX_GROUPS,
+    SuiteTiming,
+    TestGroup,
+    group_id,
+    group_steps,
+    plan_with_groups,
+    split_suite,
+    suite_rerun_cap,
+    suite_timing,
+)
+
+TEST = Step(
+    id="acme-ci:test",
+    package="acme-ci",
+    task="test",
+    commands=(
+        (
+            "python",
+            "-m",
+            "pytest",
+            "--junitxml=../.acme/reports/acme-ci/junit.xml",
+            "-rsR",
+            "--max-suite-reruns=4",
+        ),
+    ),
+    workdir="ci",
+    env=(("PYTHONDONTWRITEBYTECODE", "1"),),
+    inputs=("uv.lock", "ci"),
+    needs=(),
+    outputs=(".acme/reports/acme-ci/junit.xml",),
+    reason="--all",
+)
+BUILD = Step(
+    id="acme-ci:build",
+    package="acme-ci",
+    task="build",
+    commands=(("uv", "build"),),
+    workdir=".",
+    env=(),
+    inputs=("ci",),
+    needs=("acme-ci:lint", "acme-ci:test"),
+    outputs=("dist/acme-ci",),
+    reason="--all",
+    reads_needs=False,
+)
+LINT = Step(
+    id="acme-ci:lint",
+    package="acme-ci",
+    task="lint",
+    commands=(("ruff", "check", "."),),
+    workdir="ci",
+    env=(),
+    inputs=("ci",),
+    needs=(),
+    outputs=(),
+    reason="--all",
+)
+
+FILES = (
+    "tests/__init__.py",
+    "tests/test_docs.py",
+    "tests/core/test_plan.py",
+    "tests/native/test_cli_ci.py",
+    "src/acme_ci/core/plan.py",
+)
+
+
+def junit(*cases: tuple[str, str, str]) -> str:
+    """A JUnit report of testcases (classname, name, time; "" for none)."""
+    body = "".join(
+        f'<testcase classname="{c}" name="{n}"' + (f' time="{t}"' if t else "") + "/>"
+        for c, n, t in cases
+    )
+    return f'<?xml version="1.0"?><testsuites><testsuite name="p">{body}</testsuite></testsuites>'
+
+
+def test_a_report_is_timed_per_file_and_the_rest_is_the_suites_overhead() -> None:
+    text = junit(
+        ("tests.test_docs", "test_links", "1.5"),
+        ("tests.test_docs", "test_anchors", "0.5"),
+        ("tests.core.test_plan", "test_one", "0.25"),
+        # A class: the longest dotted prefix that is a module names the file.
+        ("tests.native.test_cli_ci.TestRuns", "test_cold", "3.0"),
+        # A rerun attempt repeats the testcase: its time is the suite's time too.
+        ("tests.native.test_cli_ci.TestRuns", "test_cold", "1.0"),
+        # From the workspace root (a rootdir above the package): the same file.
+        ("ci.tests.core.test_plan", "test_two", "0.75"),
+        # No file of the package: timed (the overhead excludes it), named nowhere.
+        ("elsewhere.test_x", "test_y", "2.0"),
+        # No time, or a bad one: nothing.
+        ("tests.test_docs", "test_untimed", ""),
+        ("tests.test_docs", "test_garbled", "abc"),
+        ("tests.test_docs", "test_negative", "-5"),
+    )
+    timing = suite_timing(text, 12.0, FILES, "ci")
+    assert timing.files == {
+        "tests/test_docs.py": 2.0,
+        "tests/core/test_plan.py": 1.0,
+        "tests/native/test_cli_ci.py": 4.0,
+    }
+    assert timing.overhead == pytest.approx(12.0 - 9.0)
+    # The untraced test's 2 s are in no file and not in the overhead: the last group runs it.
+    assert timing.total == pytest.approx(10.0)
+
+
+def test_a_package_at_the_root_names_its_modules_from_the_root() -> None:
+    text = junit(("tests.test_a", "t", "1"), ("test_top", "t", "2"))
+    timing = suite_timing(text, 3.5, ("tests/test_a.py", "test_top.py"), ".")
+    assert timing.files == {"tests/test_a.py": 1.0, "test_top.py": 2.0}
+    assert timing.overhead == pytest.approx(0.5)
+    assert suite_timing(text, 3.5, ("tests/test_a.py", "test_top.py"), "").files == timing.files
+
+
+def test_the_overhead_is_never_negative_and_a_broken_report_raises() -> None:
+    assert suite_timing(junit(("tests.test_docs", "t", "9")), 1.0, FILES, "ci").overhead == 0.0
+    with pytest.raises(ParseError):
+        suite_timing("<testsuites", 1.0, FILES, "ci")
+
+
+def test_a_suite_that_fits_in_a_shard_or_has_one_file_is_not_split() -> None:
+    timing = SuiteTiming({"a.py": 30.0, "b.py": 30.0}, 0.0)
+    assert split_suite(timing, 60.0, 60.0) == ()
+    assert split_suite(SuiteTiming({"a.py": 100.0}), 100.0, 60.0) == ()
+    assert len(split_suite(timing, 60.5, 60.0)) == 2
+
+
+def test_a_long_suite_is_split_longest_file_first_into_groups_of_a_third_of_the_target() -> None:
+    files = {"a.py": 10.0, "b.py": 9.0, "c.py": 8.0, "d.py": 4.0, "e.py": 3.0, "f.py": 2.0}
+    groups = split_suite(SuiteTiming(files, 1.0), 37.0, 30.0)
+    # 37 s over pieces of at most 30 / 3 = 10 s: 4 groups.
+    assert groups == (
+        TestGroup(("a.py",), 11.0),
+        TestGroup(("b.py",), 10.0),
+        TestGroup(("c.py",), 9.0),
+        TestGroup(("d.py", "e.py", "f.py"), 10.0),
+    )
+
+
+def test_files_of_equal_length_go_by_name_and_ties_to_the_first_group() -> None:
+    groups = split_suite(SuiteTiming({"z.py": 1.0, "y.py": 1.0, "x.py": 1.0}), 40.0, 10.0)
+    assert [g.files for g in groups] == [("x.py",), ("y.py",), ("z.py",)]
+    groups = split_suite(SuiteTiming({"b.py": 2.0, "a.py": 1.0, "c.py": 1.0}), 3.1, 3.0)
+    assert [g.files for g in groups] == [("b.py",), ("a.py",), ("c.py",)]
+
+
+def test_there_are_never_more_groups_than_files_or_the_cap() -> None:
+    files = {f"t{i:02}.py": 1.0 for i in range(40)}
+    assert len(split_suite(SuiteTiming(files), 1000.0, 1.0)) == MAX_GROUPS
+    assert len(split_suite(SuiteTiming(dict(list(files.items())[:5])), 1000.0, 1.0)) == 5
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"tests/test_[a-z]{1,6}\.py", fullmatch=True),
+        st.floats(min_value=0.0, max_value=50.0),
+        min_size=2,
+        max_size=30,
+    ),
+    st.floats(min_value=0.0, max_value=5.0),
+    st.floats(min_value=1.0, max_value=100.0),
+)
+def test_groups_cover_each_file_exactly_once_and_are_balanced(
+    files: dict[str, float], overhead: float, target: float
+) -> None:
+    timing = SuiteTiming(files, overhead)
+    expected = timing.total + target + 1.0  # always over the target
+    groups = split_suite(timing, expected, target)
+    named = [path for group in groups for path in group.files]
+    assert sorted(named) == sorted(files)
+    wanted = min(len(files), MAX_GROUPS, math.ceil(expected * GROUP_SHARE / target))
+    assert len(groups) == wanted
+    mean = sum(files.values()) / len(groups)
+    # Longest first into the least loaded group: no group is over the mean by more than a file.
+    assert max(g.expected for g in groups) <= overhead + mean + max(files.values()) + 1e-9
+    for group in groups:
+        assert group.expected == pytest.approx(overhead + sum(files[p] for p in group.files))
+        assert list(group.files) == sorted(group.files)
+
+
+def test_each_group_is_a_step_with_its_own_id_report_and_files() -> None:
+    groups = (
+        TestGroup(("tests/test_b.py", "tests/test_c.py"), 5.0),
+        TestGroup(("tests/test_a.py",), 4.0),
+        TestGroup(("tests/test_d.py",), 3.0),
+    )
+    steps = group_steps(TEST, groups)
+    assert [s.id for s in steps] == [group_id("acme-ci:test", i, 3) for i in (1, 2, 3)]
+    assert steps[0].id == "acme-ci:test[1/3]"
+    base = TEST.commands[0]
+    assert steps[0].commands == (
+        (*base[:3], "--junitxml=../.acme/reports/acme-ci/junit-1-of-3.xml", *base[4:],
+         "tests/test_b.py", "tests/test_c.py"),
+    )  # fmt: skip
+    assert steps[1].commands[0][-1] == "tests/test_a.py"
+    # The last group names no file: it runs the package's own selection less the others'.
+    assert steps[2].commands == (
+        (*base[:3], "--junitxml=../.acme/reports/acme-ci/junit-3-of-3.xml", *base[4:],
+         "--ignore=tests/test_b.py", "--ignore=tests/test_c.py", "--ignore=tests/test_a.py"),
+    )  # fmt: skip
+    assert [s.outputs for s in steps] == [
+        (f".acme/reports/acme-ci/junit-{i}-of-3.xml",) for i in (1, 2, 3)
+    ]
+    assert steps[2].junit_path == ".acme/reports/acme-ci/junit-3-of-3.xml"
+    for step in steps:
+        assert step.part_of == "acme-ci:test"
+        assert (step.package, step.task, step.workdir, step.env, step.inputs, step.reason) == (
+            TEST.package, TEST.task, TEST.workdir, TEST.env, TEST.inputs, TEST.reason,
+        )  # fmt: skip
+
+
+def test_only_the_junit_flag_and_xml_outputs_are_renamed() -> None:
+    odd = Step(
+        **{
+            **TEST.__dict__,
+            "commands": (("pytest", "--junitxml=report", "x.xml"),),
+            "outputs": ("out/junit.xml", "out/coverage"),
+        }
+    )
+    (one, _) = group_steps(odd, (TestGroup(("a.py",), 1.0), TestGroup(("b.py",), 1.0)))
+    assert one.commands == (("pytest", "--junitxml=report", "x.xml", "a.py"),)
+    assert one.outputs == ("out/junit-1-of-2.xml", "out/coverage")
+
+
+def test_a_plan_with_groups_gates_the_build_on_every_group() -> None:
+    plan = Plan((LINT, TEST, BUILD))
+    groups = {"acme-ci:test": (TestGroup(("a.py",), 1.0), TestGroup(("b.py",), 1.0))}
+    split = plan_with_groups(plan, groups)
+    assert [s.id for s in split.steps] == [
+        "acme-ci:lint",
+        "acme-ci:test[1/2]",
+        "acme-ci:test[2/2]",
+        "acme-ci:build",
+    ]
+    assert split.get("acme-ci:build").needs == (
+        "acme-ci:lint",
+        "acme-ci:test[1/2]",
+        "acme-ci:test[2/2]",
+    )
+    assert split.get("acme-ci:build").reads_needs is False
+    assert split.selection is plan.selection
+    assert plan_with_groups(plan, {}) == plan
+
+
+def test_a_grouped_step_keeps_its_needs_rewritten_too() -> None:
+    """A group of a step that needs a split step needs each of that step's groups."""
+    first = TEST
+    second = Step(**{**TEST.__dict__, "id": "b:test", "package": "b", "needs": ("acme-ci:test",)})
+    groups = {
+        "acme-ci:test": (TestGroup(("a.py",), 1.0), TestGroup(("b.py",), 1.0)),
+        "b:test": (TestGroup(("c.py",), 1.0), TestGroup(("d.py",), 1.0)),
+    }
+    split = plan_with_groups(Plan((first, second)), groups)
+    assert split.get("b:test[2/2]").needs == ("acme-ci:test[1/2]", "acme-ci:test[2/2]")
+
+
+def test_the_suite_rerun_cap_is_read_from_the_step() -> None:
+    assert suite_rerun_cap(TEST) == 4
+    assert suite_rerun_cap(Step(**{**TEST.__dict__, "commands": (("pytest", "-x"),)})) == 0
