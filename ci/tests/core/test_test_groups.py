@@ -157,6 +157,15 @@ def test_files_of_equal_length_go_by_name_and_ties_to_the_first_group() -> None:
     assert [g.files for g in groups] == [("b.py",), ("a.py",), ("c.py",)]
 
 
+def test_files_timed_at_nothing_are_dealt_out_so_no_group_is_empty() -> None:
+    untimed = SuiteTiming({f"{c}.py": 0.0 for c in "abcde"}, 0.5)
+    groups = split_suite(untimed, 10.5, 10.0)  # four groups
+    assert [g.files for g in groups] == [("a.py", "e.py"), ("b.py",), ("c.py",), ("d.py",)]
+    # One file with a time, the others none: each still has a group of its own.
+    groups = split_suite(SuiteTiming({"a.py": 5.0, "b.py": 0.0, "c.py": 0.0}), 10.5, 10.0)
+    assert [g.files for g in groups] == [("a.py",), ("b.py",), ("c.py",)]
+
+
 def test_there_are_never_more_groups_than_files_or_the_cap() -> None:
     files = {f"t{i:02}.py": 1.0 for i in range(40)}
     assert len(split_suite(SuiteTiming(files), 1000.0, 1.0)) == MAX_GROUPS
@@ -187,6 +196,7 @@ def test_groups_cover_each_file_exactly_once_and_are_balanced(
     # Longest first into the least loaded group: no group is over the mean by more than a file.
     assert max(g.expected for g in groups) <= overhead + mean + max(files.values()) + 1e-9
     for group in groups:
+        assert group.files  # the last group would otherwise run nothing: pytest fails
         assert group.expected == pytest.approx(overhead + sum(files[p] for p in group.files))
         assert list(group.files) == sorted(group.files)
 

@@ -9,7 +9,8 @@ A suite is split only when it is expected to take longer than the target shard l
 would not fit in one shard. It is then cut into groups of about a third of that target at
 most (GROUP_SHARE), so the shards are packed from pieces small enough to even them out (a
 greedy packing overshoots the mean by at most one piece). Files go to groups longest first,
-each to the group with the least so far (LPT: within 4/3 of the best possible split).
+each to the group with the least so far (LPT: within 4/3 of the best possible split), so
+every group has at least one file.
 
 Every group but the last runs the files it names. The last names none: it runs the suite as
 the package configures it, ignoring (`--ignore`) the other groups' files, so it also runs
@@ -123,7 +124,9 @@ def split_suite(timing: SuiteTiming, expected: float, target: float) -> tuple[Te
     loads = [0.0] * count
     members: list[list[str]] = [[] for _ in range(count)]
     for path in sorted(timing.files, key=lambda p: (-timing.files[p], p)):
-        least = loads.index(min(loads))
+        # Of equally loaded groups, the one with the fewest files: files timed at 0 s are
+        # dealt out too, and no group is left empty (the last would then run nothing).
+        least = min(range(count), key=lambda i: (loads[i], len(members[i])))
         loads[least] += timing.files[path]
         members[least].append(path)
     return tuple(

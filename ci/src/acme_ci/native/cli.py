@@ -56,6 +56,21 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         help="which ready step starts first: the longest remaining chain by recorded "
         "durations (default), or plan order",
     )
+    _remote_flags(parser)
+    parser.add_argument(
+        "--runner",
+        choices=RUNNERS,
+        default="auto",
+        help="which runs the pipeline: auto = the Dagger runner when a Dagger engine answers, "
+        "else the native runner",
+    )
+    # Its old name, kept so existing scripts still work; hidden from --help.
+    parser.add_argument(
+        "--engine", choices=RUNNERS, dest="runner", action=_DeprecatedAlias, help=argparse.SUPPRESS
+    )
+
+
+def _remote_flags(parser: argparse.ArgumentParser) -> None:
     remote = parser.add_argument_group(
         "remote cache",
         "an S3 step cache behind the local one; credentials, region and endpoint from boto3's "
@@ -82,17 +97,59 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         help="the default branch's scope, read second (env: ACME_CACHE_DEFAULT_SCOPE; "
         "default: main)",
     )
-    parser.add_argument(
-        "--runner",
-        choices=RUNNERS,
-        default="auto",
-        help="which runs the pipeline: auto = the Dagger runner when a Dagger engine answers, "
-        "else the native runner",
+
+
+def _shard_flags(parser: argparse.ArgumentParser, verb: str) -> None:
+    """The flags of a sharded run: `ci --shard K/N` runs one shard, `verdict` gathers them."""
+    shards = parser.add_argument_group(
+        "shards", "one plan cut into shards, each run by a runner of its own (docs/sharding.md)"
     )
-    # Its old name, kept so existing scripts still work; hidden from --help.
-    parser.add_argument(
-        "--engine", choices=RUNNERS, dest="runner", action=_DeprecatedAlias, help=argparse.SUPPRESS
+    if verb == "ci":
+        shards.add_argument(
+            "--shard", metavar="K/N", help="run only shard K of N and write its shard report"
+        )
+    else:
+        shards.add_argument(
+            "--shards", metavar="N", help="the shard count, when no --shard-plan is given"
+        )
+    shards.add_argument(
+        "--shard-plan",
+        metavar="FILE",
+        help="the shard plan the plan job wrote (`plan --shards N --format json`); "
+        "default: cut here from this checkout's recorded durations",
     )
+    _target_flag(shards)
+    shards.add_argument(
+        "--shard-report-dir",
+        metavar="DIR",
+        help="where shard reports are written (ci) or found, in any subdirectory (verdict); "
+        "with a writable --cache-url they also go to the remote cache",
+    )
+    shards.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="the run the shards belong to, naming their reports in the remote cache "
+        "(default: GITHUB_RUN_ID; the attempt is GITHUB_RUN_ATTEMPT)",
+    )
+
+
+def _target_flag(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    # No default here: it is acme_ci.core.shards.TARGET_SHARD_SECONDS, which the verbs read
+    # (importing the sharding modules would cost every warm `ci` a few milliseconds).
+    parser.add_argument(
+        "--shard-target",
+        metavar="SECONDS",
+        type=_seconds,
+        help="the length a shard aims at: --shards auto divides the expected work by it, and "
+        "a longer test suite is split into groups of its files (default: 60)",
+    )
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError("must be a number of seconds above 0")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -102,7 +159,7 @@ def _positive(text: str) -> int:
     return value
 
 
-VERBS = ("ci", "plan", "test", "cd")
+VERBS = ("ci", "plan", "test", "cd", "verdict")
 
 
 def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
@@ -119,11 +176,20 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
     if "ci" in wanted:
         _selection_flags(ci)
         _run_flags(ci)
+        _shard_flags(ci, "ci")
 
     plan = sub.add_parser("plan", help="show what `ci` would run and why, without running it")
     if "plan" in wanted:
         _selection_flags(plan)
-        plan.add_argument("--format", choices=("text", "json", "mermaid"), default="text")
+        plan.add_argument(
+            "--format", choices=("text", "json", "mermaid", "github-matrix"), default="text"
+        )
+        plan.add_argument(
+            "--shards",
+            metavar="N|auto",
+            help="cut the plan into N shards (auto: from the expected work and --shard-target)",
+        )
+        _target_flag(plan)
 
     test = sub.add_parser("test", help="run every package's tests (no selection, no cache)")
     if "test" in wanted:
@@ -137,6 +203,13 @@ def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
             "--artifacts", metavar="DIR", help="where wheels go (default: dist/release/VERSION)"
         )
         _run_flags(cd)
+
+    verdict = sub.add_parser("verdict", help="gather every shard's report into one verdict")
+    if "verdict" in wanted:
+        _selection_flags(verdict)
+        _shard_flags(verdict, "verdict")
+        verdict.add_argument("--report", metavar="FILE", help="write a JSON run report to FILE")
+        _remote_flags(verdict)
     return parser
 
 

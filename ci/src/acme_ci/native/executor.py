@@ -128,7 +128,8 @@ class NativeExecutor:
     async def _execute(self, step: Step) -> StepResult:
         self._clear_outputs(step)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{step.id.replace(':', '.')}.log"
+        # A group's id names its place, `acme-ci:test[2/4]`: no directory in a file name.
+        log_path = self.log_dir / f"{step.id.replace(':', '.').replace('/', '-of-')}.log"
         cwd = self.root / step.workdir
         env = self.environment(step)
         started = time.monotonic()

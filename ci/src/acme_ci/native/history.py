@@ -1,23 +1,29 @@
-"""Step durations from earlier runs, under .acme/durations.json: the scheduler's expectations.
+"""Step durations from earlier runs, under .acme/durations.json: the scheduler's expectations;
+and each test suite's seconds per test file, under .acme/test-durations/<package>.json: how
+a sharded run splits a long suite.
 
 Each run folds the durations of the steps it really ran (cache hits cost nothing and say
-nothing) into a moving average per step id, so one slow run does not reorder everything.
-The file is replaced atomically; when two runs race, the last one's view wins, which only
-costs a slightly older expectation.
+nothing) into a moving average per step id, so one slow run does not reorder everything;
+the seconds of each test file (from the JUnit report of every test step it ran, a group of
+a split suite included) and the suite's start-up overhead likewise. The files are replaced
+atomically; when two runs race, the last one's view wins, which only costs a slightly older
+expectation.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from acme_ci.core.plan import Plan
-from acme_ci.core.scheduler import RunResult
+from acme_ci.core.scheduler import RunResult, StepResult
+from acme_ci.core.test_groups import SuiteTiming
 from acme_ci.native.atomic import replace_text
 from acme_ci.native.git import listed_files
 
 FILE_NAME = "durations.json"
+TEST_DURATIONS_DIR = "test-durations"
 # Weight of the newest measurement in the moving average.
 WEIGHT = 0.5
 
@@ -39,28 +45,99 @@ def record_durations(state: Path, run: RunResult) -> None:
         return
     durations = load_durations(state)
     for result in executed:
-        old = durations.get(result.step_id)
-        new = result.duration
-        durations[result.step_id] = new if old is None else WEIGHT * new + (1 - WEIGHT) * old
+        durations[result.step_id] = _fold(durations.get(result.step_id), result.duration)
     state.mkdir(parents=True, exist_ok=True)
     rounded = {k: round(v, 3) for k, v in sorted(durations.items())}
     replace_text(state / FILE_NAME, json.dumps(rounded, indent=1))
 
 
-def biggest_packages_first(
+def _fold(old: float | None, new: float) -> float:
+    return new if old is None else WEIGHT * new + (1 - WEIGHT) * old
+
+
+def load_test_timing(state: Path, package: str, present: Collection[str]) -> SuiteTiming | None:
+    """The package's suite timing, its files limited to those `present` (a test file
+    deleted since is never named to pytest); None when never recorded or unreadable."""
+    timing = _read_timing(_timing_path(state, package))
+    if timing is None:
+        return None
+    return SuiteTiming({k: v for k, v in timing.files.items() if k in present}, timing.overhead)
+
+
+def _timing_path(state: Path, package: str) -> Path:
+    return state / TEST_DURATIONS_DIR / f"{package}.json"
+
+
+def _read_timing(path: Path) -> SuiteTiming | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = {str(k): float(v) for k, v in data["files"].items()}
+        return SuiteTiming(files, float(data["overhead"]))
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+
+
+def record_test_timings(
+    state: Path,
     root: Path,
     plan: Plan,
-    expected: Mapping[str, float],
-    files: Sequence[str] | None = None,
-) -> tuple[str, ...]:
-    """The scheduler's prior for steps never run here (a fresh clone has no durations): the
-    plan's steps, those whose package holds the most bytes of `files` first (by default
-    git's tracked and unignored files; a caller that listed them passes its list). Size is
-    all a first run knows, and the longest suite is usually the biggest package's;
-    starting it last is what makes a first run slow. Empty when every step has a duration,
-    or outside a repository without a list."""
-    if all(step.id in expected for step in plan.steps):
-        return ()
+    results: Sequence[StepResult],
+    python_files: Mapping[str, Collection[str]],
+) -> None:
+    """Fold the per-file seconds of every test step `results` ran (passed or failed, with a
+    readable JUnit report) into the package's record. `python_files` are each package's
+    files, relative to it (what a classname may name)."""
+    from xml.etree.ElementTree import ParseError  # here: only a run that tested parses XML
+
+    from acme_ci.core.test_groups import suite_timing
+
+    for result in results:
+        step = plan.get(result.step_id)
+        if step.task != "test" or result.status not in ("passed", "failed") or not step.junit_path:
+            continue
+        try:
+            text = (root / step.junit_path).read_text(encoding="utf-8")
+            measured = suite_timing(
+                text, result.duration, python_files.get(step.package, ()), step.workdir
+            )
+        except (OSError, ParseError):
+            continue
+        _fold_timing(state, step.package, measured)
+
+
+def _fold_timing(state: Path, package: str, measured: SuiteTiming) -> None:
+    path = _timing_path(state, package)
+    old = _read_timing(path) or SuiteTiming({}, measured.overhead)
+    files = dict(old.files)
+    for name, seconds in measured.files.items():
+        files[name] = _fold(files.get(name), seconds)
+    data = {
+        "overhead": round(_fold(old.overhead, measured.overhead), 3),
+        "files": {k: round(v, 3) for k, v in sorted(files.items())},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_text(path, json.dumps(data, indent=1))
+
+
+def python_files(plan: Plan, files: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Each planned package's Python files among `files` (root-relative), relative to the
+    package (a test step's workdir is its package)."""
+    found: dict[str, frozenset[str]] = {}
+    for step in plan.steps:
+        if step.task == "test":
+            prefix = "" if step.workdir in ("", ".") else step.workdir.rstrip("/") + "/"
+            found[step.package] = frozenset(
+                f.removeprefix(prefix) for f in files if f.startswith(prefix) and f.endswith(".py")
+            )
+    return found
+
+
+def package_sizes(
+    root: Path, plan: Plan, files: Sequence[str] | None = None
+) -> dict[str, int] | None:
+    """The bytes of each planned package's files (by default git's tracked and unignored
+    files; a caller that listed them passes its list); None outside a repository without
+    a list."""
     # A package's directory is its lint and test steps' workdir; a build runs from the
     # root (workdir "."), which would otherwise count the whole repository as its size.
     package_dir: dict[str, str] = {}
@@ -72,12 +149,31 @@ def biggest_packages_first(
     if files is None:
         files = listed_files(root, sorted(set(package_dir.values())))
         if files is None:
-            return ()
+            return None
     sizes: dict[str, int] = {}
     for directory in set(package_dir.values()):
         prefix = "" if directory == "." else directory.rstrip("/") + "/"
         sizes[directory] = sum(_size(root / f) for f in files if f.startswith(prefix))
-    ranked = sorted(plan.steps, key=lambda step: -sizes[package_dir[step.package]])
+    return {package: sizes[directory] for package, directory in package_dir.items()}
+
+
+def biggest_packages_first(
+    root: Path,
+    plan: Plan,
+    expected: Mapping[str, float],
+    files: Sequence[str] | None = None,
+) -> tuple[str, ...]:
+    """The scheduler's prior for steps never run here (a fresh clone has no durations): the
+    plan's steps, those whose package holds the most bytes of `files` first (see
+    package_sizes). Size is all a first run knows, and the longest suite is usually the
+    biggest package's; starting it last is what makes a first run slow. Empty when every
+    step has a duration, or outside a repository without a list."""
+    if all(step.id in expected for step in plan.steps):
+        return ()
+    sizes = package_sizes(root, plan, files)
+    if sizes is None:
+        return ()
+    ranked = sorted(plan.steps, key=lambda step: -sizes[step.package])
     return tuple(step.id for step in ranked)
 
 

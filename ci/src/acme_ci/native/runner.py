@@ -17,7 +17,13 @@ from acme_ci.native import git
 from acme_ci.native.cache import Cache, FileHasher, environment_fingerprint
 from acme_ci.native.discover import STATE_DIR
 from acme_ci.native.executor import NativeExecutor
-from acme_ci.native.history import biggest_packages_first, load_durations, record_durations
+from acme_ci.native.history import (
+    biggest_packages_first,
+    load_durations,
+    python_files,
+    record_durations,
+    record_test_timings,
+)
 from acme_ci.native.uv_version import uv_version_started
 
 if TYPE_CHECKING:  # loaded only when a remote cache is configured
@@ -111,11 +117,24 @@ def run_native(
             _run, plan, executor, jobs, on_event, expected, longest_chain_first, unseen_first
         )
     record_durations(state, result)
+    _record_test_timings(root, state, plan, result, executor)
     warnings = [*result.warnings, *executor.warnings]
     if remote_cache is not None:
         warnings += [*remote_cache.problems, *filter(None, [remote_cache.skipped])]
         result = replace(result, remote_cache=remote_cache.describe())
     return replace(result, warnings=tuple(warnings))
+
+
+def _record_test_timings(
+    root: Path, state: Path, plan: Plan, result: RunResult, executor: NativeExecutor
+) -> None:
+    """Each test file's seconds from the JUnit reports of the test steps this run executed
+    (nothing to read, and no git to ask, when every test came from the cache)."""
+    tested = [r for r in result.results if r.status in ("passed", "failed")]
+    if not any(plan.get(r.step_id).task == "test" for r in tested):
+        return
+    files = executor.hasher.files if executor.hasher is not None else repository_files(root)
+    record_test_timings(state, root, plan, tested, python_files(plan, files))
 
 
 def _from_local_cache(

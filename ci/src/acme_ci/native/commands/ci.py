@@ -1,4 +1,5 @@
-"""`acme-ci ci`: lint, test and build the affected packages, cached, in parallel."""
+"""`acme-ci ci`: lint, test and build the affected packages, cached, in parallel; with
+`--shard K/N`, one shard of them (acme_ci.native.commands.ci_shard)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,15 @@ from acme_ci.native.commands.common import (
 from acme_ci.native.runner import plan_for
 from acme_ci.native.runner_choice import choose_runner, run_on_dagger
 
+SHARD_ONLY = ("shard_plan", "shard_target", "shard_report_dir", "run_id")
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.shard is not None:
+        return _run_shard(args)
+    stray = [f"--{name.replace('_', '-')}" for name in SHARD_ONLY if getattr(args, name)]
+    if stray:
+        return usage_error(ValueError(f"{', '.join(stray)}: only with --shard K/N"))
     try:
         root, ws = load(args)
         unsupported = "the Dagger module has no --package selection" if args.package else None
@@ -35,3 +43,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"selection: {plan.selection.note}; {len(plan.steps)} steps", flush=True)
     result = run_with_flags(root, plan, args, remote)
     return finish(result, args.report, "acme-ci ci")
+
+
+def _run_shard(args: argparse.Namespace) -> int:
+    # Imported here: an unsharded run never loads the sharding modules.
+    from acme_ci.core.shards import ShardError
+    from acme_ci.native.commands.ci_shard import run_shard
+
+    try:
+        root, ws = load(args)
+        return run_shard(args, root, ws)
+    except (*USAGE_ERRORS, ShardError) as error:
+        return usage_error(error)
