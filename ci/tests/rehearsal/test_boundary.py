@@ -28,7 +28,7 @@ from acme_ci.rehearsal.boundary import FunctionBoundary
 from acme_ci.rehearsal.call_line import CallLineError
 from acme_ci.rehearsal.evaluator import Evaluator
 from acme_ci.rehearsal.evaluator.resources import Resources
-from acme_ci.rehearsal.podman import Done
+from acme_ci.rehearsal.podman import Done, PodmanError
 
 from .test_translation import ROOT, FakeImages, FakePodman, entrypoint
 
@@ -261,3 +261,22 @@ async def test_concurrent_first_users_create_the_shared_network_once() -> None:
         for _ in range(3):
             tg.start_soon(resources.shared_network)
     assert created == [resources.shared_network_name]
+
+
+@pytest.mark.anyio
+async def test_a_podman_failure_reaches_the_module_as_a_query_error(tmp_path: Path) -> None:
+    """As the engine's failures do: a module catching dagger.QueryError (publish_images per
+    image) reports it, instead of an unrelated exception escaping its task group."""
+
+    fake = FakePodman(tmp_path / "podman")
+
+    async def broken_podman(*args: str, stdin: bytes | None = None, check: bool = True) -> Done:
+        if check and args[:2] == ("network", "create"):
+            raise PodmanError("podman network create... failed (125): no space left")
+        return await fake(*args, stdin=stdin, check=check)
+
+    evaluator = Evaluator(FakeImages(), lambda _: None, tmp_path, podman_command=broken_podman)
+    async with evaluator.running():
+        ctr = dag.container().from_(containers.PYTHON_IMAGE).with_exec(["true"])
+        with pytest.raises(dagger.QueryError, match="no space left"):
+            await ctr.sync()

@@ -23,7 +23,7 @@ from acme_ci.rehearsal.evaluator.address_fields import ADDRESS_FIELDS, ADDRESS_Q
 from acme_ci.rehearsal.evaluator.connection import connected_to_evaluator
 from acme_ci.rehearsal.evaluator.container_fields import CONTAINER_FIELDS
 from acme_ci.rehearsal.evaluator.directory_fields import DIRECTORY_FIELDS, FILE_FIELDS
-from acme_ci.rehearsal.evaluator.errors import unmodelled
+from acme_ci.rehearsal.evaluator.errors import query_error, unmodelled
 from acme_ci.rehearsal.evaluator.execs import Execs
 from acme_ci.rehearsal.evaluator.file_systems import FileSystems
 from acme_ci.rehearsal.evaluator.function_call import (
@@ -50,7 +50,7 @@ from acme_ci.rehearsal.evaluator.registration_fields import (
 from acme_ci.rehearsal.evaluator.resources import Resources
 from acme_ci.rehearsal.evaluator.services import Services
 from acme_ci.rehearsal.evaluator.values import Query
-from acme_ci.rehearsal.podman import Podman, podman
+from acme_ci.rehearsal.podman import Podman, PodmanError, podman
 
 FIELDS: Mapping[str, Mapping[str, FieldHandler]] = {
     "Query": {
@@ -112,7 +112,12 @@ class Evaluator:
         evaluator = self
 
         async def execute(context: Context, return_type: Any = None) -> Any:
-            return await evaluator.evaluate(list(context.selections))
+            try:
+                return await evaluator.evaluate(list(context.selections))
+            except PodmanError as error:
+                # What fails on the engine's side reaches the SDK as a query error, which
+                # the module handles as it would the engine's.
+                raise query_error(str(error)) from error
 
         Context.execute = execute  # type: ignore[assignment,method-assign]
         try:
