@@ -120,6 +120,7 @@ def test_every_shard_passed_is_the_unsharded_runs_verdict() -> None:
     )
     assert run.expected == {s.id: SHARDS.expected[s.id] for s in PLAN.steps}
     assert [line.state for line in gathered.shards] == ["passed"] * 3
+    assert [line.shard for line in gathered.shards] == [s.id for s in SHARDS.shards]
     assert [line.duration for line in gathered.shards] == [10.0, 20.0, 30.0]
     assert [line.steps for line in gathered.shards] == [len(s.steps) for s in SHARDS.shards]
     assert [line.expected for line in gathered.shards] == [s.expected for s in SHARDS.shards]
@@ -171,12 +172,8 @@ def test_a_shard_that_never_reported_fails_naming_its_steps() -> None:
     missing = SHARDS.shards[1]
     note = f"shard 2/3 never reported: its steps ({', '.join(missing.steps)}) have no result"
     line = gathered.shards[1]
-    assert (line.state, line.note, line.steps, line.duration) == (
-        "missing",
-        note,
-        len(missing.steps),
-        0.0,
-    )
+    assert (line.shard, line.state, line.note) == (ShardId(2, 3), "missing", note)
+    assert (line.steps, line.expected, line.duration) == (len(missing.steps), missing.expected, 0.0)
     results = {r.step_id: r for r in gathered.run.results}
     for step_id in missing.steps:
         base = SHARDS.plan.get(step_id).part_of or step_id
@@ -194,6 +191,16 @@ def test_a_shard_that_never_reported_fails_naming_its_steps() -> None:
         None,
     )
     assert nothing.executed == ()
+
+
+def test_the_run_is_said_to_be_by_the_runner_the_shards_ran_on() -> None:
+    reports = [
+        ShardReport(
+            r.shard, r.digest, r.run_id, r.attempt, r.results, r.duration, r.junit, "elsewhere"
+        )
+        for r in all_reports()
+    ]
+    assert gather(SHARDS, reports, {}).run.runner == "elsewhere"
 
 
 def test_an_empty_shard_that_never_reported_still_fails_the_verdict() -> None:
@@ -343,3 +350,24 @@ def test_a_group_without_a_junit_report_still_judges_by_its_result(missing_group
     gathered = gather(SHARDS, reports, {})
     assert gathered.ok
     assert len(parse_junit(gathered.junit["user"]).outcomes) == 2
+
+
+def test_a_suites_counts_and_failures_are_its_groups_together() -> None:
+    results = {
+        GROUPS[0]: StepResult(GROUPS[0], "failed", output="first", passed_tests=3, skipped_tests=1),
+        GROUPS[1]: StepResult(GROUPS[1], "passed", passed_tests=4, skipped_tests=2, attempts=3),
+        GROUPS[2]: StepResult(GROUPS[2], "failed", output="third", passed_tests=5),
+    }
+    gathered = gather(SHARDS, all_reports(results=results), {})
+    user = {r.step_id: r for r in gathered.run.results}["user:test"]
+    assert (user.passed_tests, user.skipped_tests, user.attempts) == (12, 3, 3)
+    assert user.output == f"{GROUPS[0]}:\nfirst\n{GROUPS[2]}:\nthird"
+
+
+def test_a_suite_without_counts_in_a_group_report_merges_as_zero() -> None:
+    bare = '<testsuite name="x"><testcase classname="tests.t" name="bare"/></testsuite>'
+    gathered = gather(SHARDS, all_reports(junits={GROUPS[0]: bare}), {})
+    text = gathered.junit["user"]
+    assert '<testsuites name="pytest tests" tests="2" failures="0" errors="0" skipped="0"' in text
+    assert 'time="2.000"' in text
+    assert "tests.t::bare" in [o.test_id for o in parse_junit(text).outcomes]

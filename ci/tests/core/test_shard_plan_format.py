@@ -88,6 +88,27 @@ def test_the_json_carries_the_cut_and_reads_back_to_the_same_shard_plan() -> Non
     assert (back.target, back.auto, back.base) == (20.0, False, PLAN)
 
 
+def test_the_json_is_indented_and_its_seconds_rounded_to_milliseconds() -> None:
+    thirds = History(
+        durations={s.id: 1 / 3 for s in PLAN.steps},
+        timings={"user": SuiteTiming({p: 20 / 3 for p in TESTS}, 0.1004)},
+    )
+    shards = make_shard_plan(PLAN, thirds, 2, target=10.0)
+    text = shard_plan_json(shards)
+    assert text.startswith('{\n  "format": ')
+    data = json.loads(text)
+    assert data["selection"]["note"] == "all packages: --all"
+    assert data["work"] == round(shards.work, 3) != shards.work
+    split = data["groups"]["user:test"]
+    assert split["expected"] == 20.1
+    assert [g["expected"] for g in split["groups"]] == [6.767, 6.767, 6.767]
+    pairs = list(zip(data["shards"], shards.shards, strict=True))
+    assert all(shown["expected"] == round(shard.expected, 3) for shown, shard in pairs)
+    assert any(shown["expected"] != shard.expected for shown, shard in pairs)
+    lint = next(s for shard in data["shards"] for s in shard["steps"] if s["id"] == "log:lint")
+    assert lint["expected"] == 0.333
+
+
 def test_auto_is_kept_and_said() -> None:
     shards = sharded(None)
     assert shard_plan_from_document(PLAN, document(shards), FILES).auto is True
@@ -157,9 +178,12 @@ def test_a_plan_for_other_steps_or_files_is_refused_naming_what_differs() -> Non
 def test_another_cut_of_the_same_steps_is_refused_by_its_digest() -> None:
     data = document(sharded())
     data["digest"] = "0" * 64
-    with pytest.raises(
-        ShardError, match=r"made for another plan \(its digest 000000000000, this checkout's"
-    ):
+    message = (
+        f"made for another plan (its digest 000000000000, this checkout's "
+        f"{sharded().digest[:12]}): the plan job and every shard must run the same commit "
+        "with the same selection flags"
+    )
+    with pytest.raises(ShardError, match=re.escape(message) + "$"):
         shard_plan_from_document(PLAN, data, FILES)
     # A partition moved by hand, with the digest left as it was.
     moved = document(sharded())
@@ -183,6 +207,12 @@ def test_shards_that_do_not_hold_each_step_once_are_refused_saying_which() -> No
     extra["shards"][0]["steps"].append({"id": "ghost:test", "expected": 1.0})
     with pytest.raises(ShardError, match="ghost:test not in the plan"):
         shard_plan_from_document(PLAN, extra, FILES)
+    both = document(sharded())
+    gone = both["shards"][0]["steps"].pop()["id"]
+    both["shards"][0]["steps"].append({"id": "ghost:test", "expected": 1.0})
+    message = f"each step once: {gone} in no shard, ghost:test not in the plan"
+    with pytest.raises(ShardError, match=re.escape(message) + "$"):
+        shard_plan_from_document(PLAN, both, FILES)
     renamed = document(sharded())
     renamed["shards"][1]["shard"] = "1/2"
     with pytest.raises(ShardError, match="its shard 2 is named 1/2"):

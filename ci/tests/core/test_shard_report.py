@@ -104,9 +104,9 @@ def test_a_report_without_a_commit_or_remote_keeps_none() -> None:
 def test_reports_live_beside_the_entries_of_the_runs_scope_by_run_and_attempt() -> None:
     assert report_name(ShardId(3, 4)) == "shard-3-of-4.json"
     key = report_object_key(
-        RemoteLocation("bucket", "acme/ci"), "feature/x", "99 1", 2, ShardId(3, 4)
+        RemoteLocation("bucket", "acme/ci"), "feature/x", "99 1/b", 2, ShardId(3, 4)
     )
-    assert key == "acme/ci/feature%2Fx/runs/99%201/attempt-2/shard-3-of-4.json"
+    assert key == "acme/ci/feature%2Fx/runs/99%201%2Fb/attempt-2/shard-3-of-4.json"
     bare = report_object_key(RemoteLocation("bucket", ""), "main", "7", 1, ShardId(1, 1))
     assert bare == "main/runs/7/attempt-1/shard-1-of-1.json"
 

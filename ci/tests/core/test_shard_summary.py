@@ -25,7 +25,7 @@ STEP = Step(
 RUN = RunResult(Plan((STEP,)), (StepResult("a:lint", "passed", duration=1.0),), duration=2.0)
 NOTE = "shard 3/3 never reported: its steps (b:test) have no result"
 LINES = (
-    ShardLine(ShardId(1, 3), "passed", 4, 40.0, duration=41.25),
+    ShardLine(ShardId(1, 3), "passed", 4, 40.04049, duration=41.20049),
     ShardLine(ShardId(2, 3), "failed", 1, 5.0, duration=6.0),
     ShardLine(ShardId(3, 3), "missing", 1, 9.5, note=NOTE),
 )
@@ -55,8 +55,8 @@ def test_the_json_report_says_what_became_of_each_shard_and_fails_without_one() 
         "shard": "1/3",
         "state": "passed",
         "steps": 4,
-        "duration": 41.25,
-        "expected": 40.0,
+        "duration": 41.2,
+        "expected": 40.04,  # seconds to the millisecond
         "note": "",
     }
     assert data["shards"][2]["note"] == NOTE

@@ -104,7 +104,7 @@ def test_expected_durations_prefer_a_suites_timing_then_the_record_then_the_prio
     # Lint was measured on 4 MB in 6 s: user's 0.5 MB is expected to take 0.75 s.
     assert expected["user:lint"] == pytest.approx(0.75)
     # No build ever ran: the prior's own rate.
-    assert expected["web:build"] == pytest.approx(3.0 * PRIOR_SECONDS_PER_MB["build"])
+    assert expected["web:build"] == pytest.approx(3.0 * PRIOR_SECONDS_PER_MB["build"], rel=1e-12)
 
 
 def test_without_sizes_or_history_the_prior_expects_nothing() -> None:

@@ -82,10 +82,15 @@ FILES = (
 def junit(*cases: tuple[str, str, str]) -> str:
     """A JUnit report of testcases (classname, name, time; "" for none)."""
     body = "".join(
-        f'<testcase classname="{c}" name="{n}"' + (f' time="{t}"' if t else "") + "/>"
+        "<testcase"
+        + (f' classname="{c}"' if c else "")
+        + f' name="{n}"'
+        + (f' time="{t}"' if t else "")
+        + "/>"
         for c, n, t in cases
     )
-    return f'<?xml version="1.0"?><testsuites><testsuite name="p">{body}</testsuite></testsuites>'
+    # The suite's own time is not a test's: only testcases are timed.
+    return f'<testsuites time="99"><testsuite name="p" time="99">{body}</testsuite></testsuites>'
 
 
 def test_a_report_is_timed_per_file_and_the_rest_is_the_suites_overhead() -> None:
@@ -101,6 +106,8 @@ def test_a_report_is_timed_per_file_and_the_rest_is_the_suites_overhead() -> Non
         ("ci.tests.core.test_plan", "test_two", "0.75"),
         # No file of the package: timed (the overhead excludes it), named nowhere.
         ("elsewhere.test_x", "test_y", "2.0"),
+        # No classname (not pytest's, but JUnit allows it): timed, named nowhere.
+        ("", "test_bare", "0.5"),
         # No time, or a bad one: nothing.
         ("tests.test_docs", "test_untimed", ""),
         ("tests.test_docs", "test_garbled", "abc"),
@@ -112,9 +119,9 @@ def test_a_report_is_timed_per_file_and_the_rest_is_the_suites_overhead() -> Non
         "tests/core/test_plan.py": 1.0,
         "tests/native/test_cli_ci.py": 4.0,
     }
-    assert timing.overhead == pytest.approx(12.0 - 9.0)
-    # The untraced test's 2 s are in no file and not in the overhead: the last group runs it.
-    assert timing.total == pytest.approx(10.0)
+    assert timing.overhead == pytest.approx(12.0 - 9.5)
+    # The untraced tests' 2.5 s are in no file and not in the overhead: the last group runs them.
+    assert timing.total == pytest.approx(9.5)
 
 
 def test_a_package_at_the_root_names_its_modules_from_the_root() -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from acme_ci.core.scheduler import RunResult, StepResult
 from acme_ci.core.shard_report import ShardLine, ShardReport, ShardState
 from acme_ci.core.shards import Shard, ShardId, ShardPlan
-from acme_ci.core.test_groups import group_id, suite_rerun_cap
+from acme_ci.core.test_groups import suite_rerun_cap
 from acme_ci.core.verdict import merged_junit, merged_test_result
 
 
@@ -119,11 +119,12 @@ def _merged(
     """Each step of the unsharded plan: its groups judged as one, then its gates applied."""
     merged: dict[str, StepResult] = {}
     for step in shards.base.steps:
-        groups = shards.groups.get(step.id, ())
-        ids = [group_id(step.id, i, len(groups)) for i in range(1, len(groups) + 1)]
-        if ids:
-            texts = [junit[i] for i in ids if i in junit]
-            own = merged_test_result(step, [results[i] for i in ids], texts, suite_rerun_cap(step))
+        parts = _parts(shards, step.id)
+        if parts:
+            texts = [junit[i] for i in parts if i in junit]
+            own = merged_test_result(
+                step, [results[i] for i in parts], texts, suite_rerun_cap(step)
+            )
         else:
             own = results[step.id]
         blockers = tuple(need for need in step.needs if not merged[need].ok)
@@ -131,14 +132,18 @@ def _merged(
     return merged
 
 
+def _parts(shards: ShardPlan, step_id: str) -> list[str]:
+    """The ids of the groups a split test step ran as (none for a whole step)."""
+    return [step.id for step in shards.plan.steps if step.part_of == step_id]
+
+
 def _package_reports(shards: ShardPlan, junit: Mapping[str, str]) -> dict[str, str]:
     """Each test step's JUnit report by package; a split suite's groups merged into one."""
     reports: dict[str, str] = {}
     for step in shards.base.steps:
-        groups = shards.groups.get(step.id, ())
-        if groups:
-            ids = [group_id(step.id, i, len(groups)) for i in range(1, len(groups) + 1)]
-            reports[step.package] = merged_junit([junit[i] for i in ids if i in junit])
+        parts = _parts(shards, step.id)
+        if parts:
+            reports[step.package] = merged_junit([junit[i] for i in parts if i in junit])
         elif step.id in junit:
             reports[step.package] = junit[step.id]
     return reports

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 from acme_ci.core.plan import Plan, Step
 
@@ -82,7 +83,8 @@ def suite_timing(
     for case in ET.fromstring(junit_text).iter("testcase"):
         seconds = _seconds(case.get("time"))
         tested += seconds
-        path = _file_of(case.get("classname", ""), modules)
+        classname = case.get("classname")
+        path = _file_of(classname, modules) if classname else None
         if path is not None:
             files[path] = files.get(path, 0.0) + seconds
     return SuiteTiming(files, max(0.0, step_seconds - tested))
@@ -91,11 +93,10 @@ def suite_timing(
 def _module_names(python_files: Iterable[str], package_path: str) -> dict[str, str]:
     """Each file's dotted module name, seen from the package and from the root, to the file."""
     names: dict[str, str] = {}
-    prefix = "" if package_path in ("", ".") else package_path.strip("/") + "/"
     for path in python_files:
         stem = path.removesuffix(".py")
         names[stem.replace("/", ".")] = path
-        names[(prefix + stem).replace("/", ".")] = path
+        names[PurePosixPath(package_path, stem).as_posix().replace("/", ".")] = path
     return names
 
 
@@ -130,8 +131,7 @@ def split_suite(timing: SuiteTiming, expected: float, target: float) -> tuple[Te
         loads[least] += timing.files[path]
         members[least].append(path)
     return tuple(
-        TestGroup(tuple(sorted(files)), timing.overhead + load)
-        for files, load in zip(members, loads, strict=True)
+        TestGroup(tuple(sorted(members[i])), timing.overhead + loads[i]) for i in range(count)
     )
 
 
@@ -174,7 +174,7 @@ def plan_with_groups(plan: Plan, groups: Mapping[str, tuple[TestGroup, ...]]) ->
     made_of: dict[str, tuple[str, ...]] = {}
     steps: list[Step] = []
     for step in plan.steps:  # topological order: a need is made before its users
-        needs = tuple(part for need in step.needs for part in made_of.get(need, (need,)))
+        needs = tuple(part for need in step.needs for part in made_of[need])
         whole = replace(step, needs=needs)
         made = group_steps(whole, groups[step.id]) if step.id in groups else (whole,)
         made_of[step.id] = tuple(part.id for part in made)

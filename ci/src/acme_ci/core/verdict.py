@@ -99,7 +99,7 @@ def merged_test_result(
         status,
         duration=sum(g.duration for g in groups),
         output="\n".join([*(f"{g.step_id}:\n{g.output}" for g in failed), *notes]),
-        attempts=max((g.attempts for g in groups), default=1),
+        attempts=max(g.attempts for g in groups),
         flakes=tuple(f for g in groups for f in g.flakes),
         failed_tests=tuple(t for g in groups for t in g.failed_tests),
         passed_tests=sum(g.passed_tests for g in groups),
