@@ -193,6 +193,45 @@ async def test_only_the_execs_own_secrets_are_scrubbed(
     assert await base.with_exec(["print", "hunter2"]).stdout() == "hunter2\n"
 
 
+@dataclass
+class UnreadyServicePodman(ProgramPodman):
+    """Its services never open their ports, and their logs print the service's secret."""
+
+    async def __call__(
+        self, *args: str, stdin: bytes | None = None, check: bool = True, env: object = None
+    ) -> Done:
+        match args:
+            case ("run", *_):  # the port probe
+                return Done(1, "", "connection refused")
+            case ("logs", "--tail", _, name):
+                return Done(0, f"{name} starting with password {self.secrets_seen()}\n", "")
+        return await super().__call__(*args, stdin=stdin, check=check, env=env)
+
+    def secrets_seen(self) -> str:
+        return ",".join(self.secrets.values())
+
+
+@pytest.mark.anyio
+async def test_a_service_that_never_opens_its_port_reports_its_logs_scrubbed(
+    tmp_path: Path,
+) -> None:
+    fake = UnreadyServicePodman(tmp_path / "podman")
+    evaluator = Evaluator(FakeImages(), lambda _: None, tmp_path / "state", podman_command=fake)
+    password = dag.set_secret("password", "hunter2")
+    service = (
+        dag.container()
+        .from_(containers.PYTHON_IMAGE)
+        .with_secret_variable("DB_PASSWORD", password)
+        .with_exposed_port(5432)
+        .as_service()
+    )
+    client = dag.container().from_(containers.PYTHON_IMAGE).with_service_binding("db", service)
+    with evaluator.installed(), pytest.raises(dagger.QueryError) as caught:
+        await client.with_exec(["true"]).sync()
+    assert "starting with password ***" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
 # The engine's own cases (engine/engineutil/secret_scrub_test.go, TestScrubSecretWrite),
 # with a multi-line key as a file would hold it: a trailing newline.
 KEY = "-----BEGIN KEY-----\nb3BlbnNzaC1rZXk\nAAAAAABG5vbmU\n-----END KEY-----\n"

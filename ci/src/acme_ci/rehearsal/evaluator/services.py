@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import anyio
+import dagger
 
 from acme_ci.rehearsal.evaluator.errors import query_error
 from acme_ci.rehearsal.evaluator.file_systems import FileSystems
 from acme_ci.rehearsal.evaluator.interfaces import ImageSource, NoStandInError, Report
 from acme_ci.rehearsal.evaluator.launch import created
+from acme_ci.rehearsal.evaluator.output import scrubbed
 from acme_ci.rehearsal.evaluator.resources import Resources
 from acme_ci.rehearsal.evaluator.sessions import current_session
 from acme_ci.rehearsal.evaluator.values import Container, Service, digest_of
@@ -105,9 +107,13 @@ class Services:
         network = await self._resources.private_network()
         held: list[tuple[ServiceKey, str]] = []
         try:
-            async with anyio.create_task_group() as group:
-                for alias, service in container.bindings:
-                    group.start_soon(self._attach, service, network, alias, held)
+            try:
+                async with anyio.create_task_group() as group:
+                    for alias, service in container.bindings:
+                        group.start_soon(self._attach, service, network, alias, held)
+            except* dagger.QueryError as failed:
+                # As the engine answers: one query error naming every service that failed.
+                raise query_error("\n".join(str(e) for e in _leaves(failed))) from failed
             yield network
         finally:
             for key, name in held:
@@ -210,7 +216,17 @@ class Services:
         )
         if done.code != 0:
             logs = await self._resources.podman("logs", "--tail", "30", name, check=False)
+            # The engine scrubs a service's output of its secrets as it does an exec's.
+            secrets = [secret.plaintext for _, secret in service.container.secrets]
             raise query_error(
                 f"service {name!r} ({service.container.ref}) did not open {list(ports)}: "
-                f"{done.stderr.strip()}\n{logs.stdout}{logs.stderr}"
+                f"{done.stderr.strip()}\n{scrubbed(logs.stdout + logs.stderr, secrets)}"
             )
+
+
+def _leaves(group: BaseExceptionGroup[dagger.QueryError]) -> list[dagger.QueryError]:
+    """Every error in `group`, however nested."""
+    found: list[dagger.QueryError] = []
+    for error in group.exceptions:
+        found.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
+    return found
