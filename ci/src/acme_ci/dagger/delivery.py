@@ -92,13 +92,13 @@ async def deliver(
         try:
             published.extend(await publish_images(ws, source, release))
         except Exception as error:  # reported with the other stage's outcome below
-            errors.append(f"publish: {error}")
+            errors.extend(f"publish: {cause}" for cause in causes(error))
 
     async def maintenance() -> None:
         try:
             maintained.append(await maintain(ws, source, targets, cleanup=False, verbose=False))
         except Exception as error:  # reported with the other stage's outcome below
-            errors.append(f"maintenance: {error}")
+            errors.extend(f"maintenance: {cause}" for cause in causes(error))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(publish)
@@ -112,3 +112,11 @@ async def deliver(
         )
     )
     return "\n".join(report)
+
+
+def causes(error: BaseException) -> list[str]:
+    """What went wrong, one line each: an exception group's every leaf, never its wrapper's
+    "unhandled errors in a TaskGroup"."""
+    if isinstance(error, BaseExceptionGroup):
+        return [cause for inner in error.exceptions for cause in causes(inner)]
+    return [str(error) or type(error).__name__]
