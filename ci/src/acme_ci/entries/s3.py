@@ -48,7 +48,7 @@ def get_entry(
         answer = s3.get_object(Bucket=location.bucket, Key=location.object_key(scope, key))
         return answer["Body"].read(), dict(answer.get("Metadata", {}))
     except Exception as error:  # boto3's errors are built at run time: asked by their code
-        if _is_missing(error):
+        if is_missing(error):
             return None
         raise
 
@@ -70,7 +70,7 @@ def put_entry(
     )
 
 
-def _is_missing(error: Exception) -> bool:
+def is_missing(error: Exception) -> bool:
     """The error is S3's answer that no such object exists."""
     response = getattr(error, "response", None)
     if not isinstance(response, dict):

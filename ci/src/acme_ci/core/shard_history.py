@@ -1,0 +1,146 @@
+"""What earlier runs measured, kept for runners that start with nothing: each step's seconds
+and each test suite's seconds per file, folded with what a sharded run's shards measured,
+and the JSON document the shared store keeps of it. Pure.
+
+The native shell keeps its history in .acme/ (acme_ci.native.history), which a workflow
+carries between runs with actions/cache. A Dagger run has no host .acme/, so its verdict
+folds what the shards measured into the history it read from the shared store and writes
+it back there, signed, under the scope it may write (the default branch's on a push to
+it); `plan --shards` reads it from the scopes the run may read, its own first: the trust
+scopes of the step cache (acme_ci.core.remote_cache), so a pull request never changes how
+the default branch is cut. The fold is the native one: a moving average in which the
+newest measurement weighs WEIGHT.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+from xml.etree.ElementTree import ParseError
+
+from acme_ci.core.plan import Plan
+from acme_ci.core.remote_cache import RemoteLocation
+from acme_ci.core.scheduler import StepResult
+from acme_ci.core.shards import History
+from acme_ci.core.test_groups import SuiteTiming, suite_timing
+
+HISTORY_FORMAT = "acme-ci history 1"
+HISTORY_NAME = "history.json"
+# Weight of the newest measurement in the moving average (as acme_ci.native.history's).
+WEIGHT = 0.5
+
+
+class HistoryError(ValueError):
+    """A stored history that cannot be read."""
+
+
+def history_object_key(location: RemoteLocation, scope: str) -> str:
+    """Where a scope's history lives in the shared store, beside its entries and runs."""
+    parts = [location.prefix] if location.prefix else []
+    return "/".join([*parts, quote(scope, safe=""), HISTORY_NAME])
+
+
+def package_python_files(plan: Plan, files: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Each tested package's Python files among `files` (root-relative), relative to the
+    package (a test step's workdir): what a test timing or a shard plan's group may name."""
+    listed = tuple(files)
+    found: dict[str, frozenset[str]] = {}
+    for step in plan.steps:
+        if step.task == "test":
+            prefix = "" if step.workdir in ("", ".") else step.workdir.rstrip("/") + "/"
+            found[step.package] = frozenset(
+                f.removeprefix(prefix) for f in listed if f.startswith(prefix) and f.endswith(".py")
+            )
+    return found
+
+
+def for_checkout(
+    stored: History, python_files: Mapping[str, frozenset[str]], sizes: Mapping[str, int]
+) -> History:
+    """The stored history as this checkout plans with it: each suite's timing limited to the
+    test files it still has (a deleted file is never named to pytest), and its sizes."""
+    timings = {
+        package: SuiteTiming(
+            {f: s for f, s in timing.files.items() if f in python_files.get(package, ())},
+            timing.overhead,
+        )
+        for package, timing in stored.timings.items()
+    }
+    return History(stored.durations, timings, sizes)
+
+
+def folded(
+    history: History,
+    plan: Plan,
+    executed: Sequence[StepResult],
+    junit: Mapping[str, str],
+    python_files: Mapping[str, Iterable[str]],
+) -> History:
+    """`history` with what `executed` measured: the seconds of every step that ran (passed
+    or failed; a cache hit says nothing), and each test step's per-file seconds from its
+    JUnit report in `junit` (by step id; a group's own included)."""
+    durations = dict(history.durations)
+    timings = dict(history.timings)
+    for result in executed:
+        if result.status not in ("passed", "failed"):
+            continue
+        durations[result.step_id] = _fold(durations.get(result.step_id), result.duration)
+        step = plan.get(result.step_id)
+        text = junit.get(result.step_id)
+        if step.task != "test" or text is None:
+            continue
+        try:
+            measured = suite_timing(
+                text, result.duration, python_files.get(step.package, ()), step.workdir
+            )
+        except ParseError:
+            continue
+        timings[step.package] = _fold_timing(timings.get(step.package), measured)
+    return History(durations, timings, history.sizes)
+
+
+def _fold(old: float | None, new: float) -> float:
+    return new if old is None else WEIGHT * new + (1 - WEIGHT) * old
+
+
+def _fold_timing(old: SuiteTiming | None, measured: SuiteTiming) -> SuiteTiming:
+    if old is None:
+        return measured
+    files = dict(old.files)
+    for name, seconds in measured.files.items():
+        files[name] = _fold(files.get(name), seconds)
+    return SuiteTiming(files, _fold(old.overhead, measured.overhead))
+
+
+def history_document(history: History) -> dict[str, Any]:
+    """The history as JSON data (durations and timings; sizes are the checkout's own)."""
+    return {
+        "format": HISTORY_FORMAT,
+        "durations": {k: round(v, 3) for k, v in sorted(history.durations.items())},
+        "timings": {
+            package: {
+                "overhead": round(timing.overhead, 3),
+                "files": {k: round(v, 3) for k, v in sorted(timing.files.items())},
+            }
+            for package, timing in sorted(history.timings.items())
+        },
+    }
+
+
+def history_from_document(document: Any) -> History:
+    """The history `document` holds; HistoryError when it is not one."""
+    if not isinstance(document, dict) or document.get("format") != HISTORY_FORMAT:
+        raise HistoryError(f'not a stored history (no "format": "{HISTORY_FORMAT}")')
+    try:
+        durations = {str(k): float(v) for k, v in document["durations"].items()}
+        timings = {
+            str(package): SuiteTiming(
+                {str(k): float(v) for k, v in timing["files"].items()},
+                float(timing["overhead"]),
+            )
+            for package, timing in document["timings"].items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise HistoryError(f"unreadable history ({type(error).__name__}: {error})") from error
+    return History(durations, timings)
