@@ -153,6 +153,8 @@ class FakeEngine:
             return path.read_text(encoding="utf-8")
         if leaf.name == "glob":
             return sorted(p.relative_to(path).as_posix() for p in path.glob(leaf.args["pattern"]))
+        if leaf.name == "size":
+            return path.stat().st_size
         if leaf.name == "entries":  # directories end in "/" (core/directory.go, Entries)
             return sorted(e.name + ("/" if e.is_dir() else "") for e in path.iterdir())
         raise AssertionError(f"unexpected host query: {leaf.name}")

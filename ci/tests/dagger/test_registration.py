@@ -144,7 +144,8 @@ def s(default: str) -> str:
 
 
 SECRET = "Secret?"
-# `ci` and `cd` take the same remote cache flags (acme_ci.dagger.cache_options).
+# `ci`, `cd`, `plan` and `verdict` take the same remote cache flags
+# (acme_ci.dagger.cache_options).
 CACHE_ARGS = (
     Arg("cache_url", SECRET, "null"),
     Arg("cache_scope", "String", s("")),
@@ -166,13 +167,39 @@ EXPECTED: dict[str, Fn] = {
     "lint": Fn("String", (Arg("package", "String"),)),
     "test": Fn("String", (Arg("package", "String"),)),
     "build": Fn("Directory", (Arg("package", "String"),)),
-    "plan": Fn("String", (Arg("base", "String", s("")), Arg("all", "Boolean", "false"))),
+    "plan": Fn(
+        "String",
+        (
+            Arg("base", "String", s("")),
+            Arg("all", "Boolean", "false"),
+            Arg("shards", "String", s("")),
+            Arg("format", "String", s("text")),
+            *CACHE_ARGS,
+        ),
+        cache="Never",
+    ),
     "ci": Fn(
         "String",
         (
             Arg("base", "String", s("")),
             Arg("all", "Boolean", "false"),
             Arg("jobs", "Int", "4"),
+            *CACHE_ARGS,
+            Arg("shard", "String", s("")),
+            Arg("shard_plan", "File?", "null"),
+            Arg("run_id", "String", s("")),
+            Arg("run_attempt", "Int", "1"),
+        ),
+        cache="Never",
+    ),
+    "verdict": Fn(
+        "String",
+        (
+            Arg("shard_plan", "File"),
+            Arg("run_id", "String"),
+            Arg("base", "String", s("")),
+            Arg("all", "Boolean", "false"),
+            Arg("run_attempt", "Int", "1"),
             *CACHE_ARGS,
         ),
         cache="Never",

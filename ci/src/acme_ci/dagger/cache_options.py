@@ -9,8 +9,9 @@ secret as an empty variable, acme_ci.dagger.secret_args) counts as not given.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, TypeAlias
+from typing import Annotated, Any, TypeAlias
 
 import dagger
 from dagger import Doc
@@ -46,6 +47,19 @@ CacheAwsAccessKeyIdArg: TypeAlias = Annotated[
 CacheAwsSecretAccessKeyArg: TypeAlias = Annotated[
     dagger.Secret | None, Doc("The cache's AWS_SECRET_ACCESS_KEY")
 ]
+# The parameter names of those arguments, in cache_options' order.
+CACHE_ARGUMENTS = (
+    "cache_url",
+    "cache_scope",
+    "cache_default_scope",
+    "cache_read_only",
+    "cache_pull_request",
+    "cache_signing_key",
+    "cache_endpoint_url",
+    "cache_region",
+    "cache_aws_access_key_id",
+    "cache_aws_secret_access_key",
+)
 
 
 @dataclass(frozen=True)
@@ -130,3 +144,10 @@ async def cache_options(
     )
     options.policy()  # RemoteCacheError for an empty scope
     return options
+
+
+async def cache_from(arguments: Mapping[str, Any]) -> CacheOptions | None:
+    """The cache a function's `--cache-*` arguments ask for, read by their names from its
+    arguments (its `locals()`): each function declares the flags itself, for `dagger call`,
+    and none can hand them on in another order."""
+    return await cache_options(*(arguments[name] for name in CACHE_ARGUMENTS))

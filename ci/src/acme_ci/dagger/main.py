@@ -3,7 +3,8 @@
 A thin shell: each function here is what `dagger call` sees (its arguments, defaults and
 help) and delegates its work. The plan, its selection and the scheduling come from the
 core; the work from the modules beside this one: plan_run (a plan run in containers),
-containers, delivery (publish and cd), deploy and maintenance.
+plan_output (what `plan` prints), sharding (`ci --shard`, `verdict`), containers, delivery
+(publish and cd), deploy and maintenance; policies holds the decorators below.
 
 Every function's cache policy is chosen, and its docstring's last line says it: the engine
 keeps a function's result for 7 days by default and replays it for the same source and
@@ -14,15 +15,13 @@ else (the remote step cache, a registry, a cluster, a database) is `cache="never
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, ParamSpec, TypeVar, cast
+from typing import Annotated
 
 import dagger
-from dagger import DefaultPath, Doc, Ignore, check, function, object_type
+from dagger import DefaultPath, Doc, Ignore, function, object_type
 
 from acme_ci.core.affected import select_all, select_packages
 from acme_ci.core.plan import Plan, PlanOptions, make_plan
-from acme_ci.core.plan_format import plan_text
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.cache_options import (
@@ -36,7 +35,7 @@ from acme_ci.dagger.cache_options import (
     CacheScopeArg,
     CacheSigningKeyArg,
     CacheUrlArg,
-    cache_options,
+    cache_from,
 )
 from acme_ci.dagger.containers import SRC, package_env, runtime_image
 from acme_ci.dagger.delivery import Release, deliver, publish_images
@@ -54,32 +53,20 @@ from acme_ci.dagger.maintenance import (
     Targets,
     maintain,
 )
+from acme_ci.dagger.plan_output import plan_output
 from acme_ci.dagger.plan_run import run_ci, run_in_containers
+from acme_ci.dagger.policies import checked, uncached
 from acme_ci.dagger.secret_args import refuse_empty
+from acme_ci.dagger.sharding import (
+    RunAttemptArg,
+    RunIdArg,
+    ShardArg,
+    ShardPlanArg,
+    run_shard,
+    shard_verdict,
+)
 from acme_ci.dagger.source import SOURCE_IGNORE, read_workspace, select
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def uncached(func: Callable[P, R]) -> Callable[P, R]:
-    """`@function(cache="never")`, for a function that reads or changes anything outside its
-    arguments: the call gets an input of its own (core/modfunc.go, cacheImplicitInputs).
-
-    dagger-io 0.21.11 accepts `cache` at run time (mod/_module.py, Module.function) but its
-    typing overloads omit it, so the call is made through Any.
-    """
-    decorate = cast(Any, function)
-    return cast(Callable[P, R], decorate(cache="never")(func))
-
-
-def checked(func: Callable[P, R]) -> Callable[P, R]:
-    """`@check` (a function `dagger check` runs), typed.
-
-    In dagger-io 0.21.11 `check` returns a union of function and decorator
-    (mod/_module.py, Module.check), which the type checkers cannot pass on to `function`.
-    """
-    return cast(Callable[P, R], check(func))
+from acme_ci.entries.shard_store import RunIdentity
 
 
 @object_type
@@ -152,19 +139,39 @@ class AcmeCi:
         step = run.plan.steps[0]
         return executor.finished[step.id].directory(f"{SRC}/{step.outputs[0]}")
 
-    @function
+    @uncached
     async def plan(
         self,
         base: Annotated[str, Doc("Git ref to diff against; empty: all packages")] = "",
         all_: Annotated[bool, Doc("Select every package")] = False,
+        shards: Annotated[str, Doc("Cut the plan into N shards, or auto; empty: none")] = "",
+        format_: Annotated[str, Doc("text, json, or (with --shards) github-matrix")] = "text",
+        cache_url: CacheUrlArg = None,
+        cache_scope: CacheScopeArg = "",
+        cache_default_scope: CacheDefaultScopeArg = "main",
+        cache_read_only: CacheReadOnlyArg = False,
+        cache_pull_request: CachePullRequestArg = False,
+        cache_signing_key: CacheSigningKeyArg = None,
+        cache_endpoint_url: CacheEndpointUrlArg = "",
+        cache_region: CacheRegionArg = "",
+        cache_aws_access_key_id: CacheAwsAccessKeyIdArg = None,
+        cache_aws_secret_access_key: CacheAwsSecretAccessKeyArg = None,
     ) -> str:
         """The plan without running it: selection with reasons, steps and their argv.
 
-        Cache: replayed for the same source and arguments, up to 7 days (--base is read in
-        the source's own git history).
+        With --shards N|auto, how a sharded run cuts it: the shards, their steps and
+        expected lengths; --format json is the shard plan every `ci --shard` and `verdict`
+        takes (--shard-plan), github-matrix what a workflow's strategy.matrix takes. The
+        expected lengths come from the history the last verdict kept in the remote cache
+        (--cache-url, read only), else from each package's size.
+
+        Cache: never replayed, runs on every call: with --cache-url it reads the history
+        from the remote cache (--base is read in the source's own git history).
         """
+        cache = await cache_from(locals())
         ws = await self._workspace()
-        return plan_text(make_plan(ws, await select(ws, self.source, base, all_)))
+        selection = await select(ws, self.source, base, all_)
+        return await plan_output(self.source, ws, selection, shards, format_, cache)
 
     @uncached
     async def ci(
@@ -182,6 +189,10 @@ class AcmeCi:
         cache_region: CacheRegionArg = "",
         cache_aws_access_key_id: CacheAwsAccessKeyIdArg = None,
         cache_aws_secret_access_key: CacheAwsSecretAccessKeyArg = None,
+        shard: ShardArg = "",
+        shard_plan: ShardPlanArg = None,
+        run_id: RunIdArg = "",
+        run_attempt: RunAttemptArg = 1,
     ) -> str:
         """Lint, test and build the affected packages along the dependency graph.
 
@@ -191,23 +202,58 @@ class AcmeCi:
         own scope only; never with --cache-read-only). A cache fault never fails the run: the
         summary says why. An empty secret counts as not given.
 
+        With --shard K/N --shard-plan FILE --run-id ID, only shard K's steps run, and its
+        report goes to the remote cache for `verdict` (which then judges the run); the call
+        fails when one of its own steps failed.
+
         Cache: never replayed, runs on every call: it reads and writes the remote step cache
         (its steps are still kept by the engine, by their inputs).
         """
-        cache = await cache_options(
-            cache_url,
-            cache_scope,
-            cache_default_scope,
-            cache_read_only,
-            cache_pull_request,
-            cache_signing_key,
-            cache_endpoint_url,
-            cache_region,
-            cache_aws_access_key_id,
-            cache_aws_secret_access_key,
-        )
+        cache = await cache_from(locals())
         ws = await self._workspace()
-        return await run_ci(self.source, ws, await select(ws, self.source, base, all_), jobs, cache)
+        selection = await select(ws, self.source, base, all_)
+        if shard:
+            identity = RunIdentity(run_id, run_attempt) if run_id else None
+            return await run_shard(
+                self.source, ws, selection, jobs, cache, shard, shard_plan, identity
+            )
+        return await run_ci(self.source, ws, selection, jobs, cache)
+
+    @uncached
+    async def verdict(
+        self,
+        shard_plan: Annotated[dagger.File, Doc("The shard plan the shards ran")],
+        run_id: RunIdArg,
+        base: Annotated[str, Doc("Git ref the shards diffed against; empty: all")] = "",
+        all_: Annotated[bool, Doc("The shards selected every package")] = False,
+        run_attempt: RunAttemptArg = 1,
+        cache_url: CacheUrlArg = None,
+        cache_scope: CacheScopeArg = "",
+        cache_default_scope: CacheDefaultScopeArg = "main",
+        cache_read_only: CacheReadOnlyArg = False,
+        cache_pull_request: CachePullRequestArg = False,
+        cache_signing_key: CacheSigningKeyArg = None,
+        cache_endpoint_url: CacheEndpointUrlArg = "",
+        cache_region: CacheRegionArg = "",
+        cache_aws_access_key_id: CacheAwsAccessKeyIdArg = None,
+        cache_aws_secret_access_key: CacheAwsSecretAccessKeyArg = None,
+    ) -> str:
+        """Gather every shard's report into one verdict: one summary, one outcome.
+
+        The reports come from the remote cache (--cache-url, the shards' scope flags and
+        --run-id): on Dagger nothing else leaves a shard's engine, so there is no artifact
+        directory, and without a cache the call is refused. Fails, like ci, when a step
+        failed or was blocked in any shard, or a shard never reported (named). Folds what
+        the shards measured into the history the next `plan --shards` reads.
+
+        Cache: never replayed, runs on every call: it reads the shards' reports and writes
+        the history in the remote cache.
+        """
+        cache = await cache_from(locals())
+        ws = await self._workspace()
+        selection = await select(ws, self.source, base, all_)
+        identity = RunIdentity(run_id, run_attempt) if run_id else None
+        return await shard_verdict(self.source, ws, selection, cache, shard_plan, identity)
 
     @function
     @checked
@@ -363,17 +409,6 @@ class AcmeCi:
         await refuse_empty(
             {"--password": password, "--kubeconfig": kubeconfig, **targets.secrets()}
         )
-        cache = await cache_options(
-            cache_url,
-            cache_scope,
-            cache_default_scope,
-            cache_read_only,
-            cache_pull_request,
-            cache_signing_key,
-            cache_endpoint_url,
-            cache_region,
-            cache_aws_access_key_id,
-            cache_aws_secret_access_key,
-        )
+        cache = await cache_from(locals())
         release = Release(version, registry, username, password, namespace, kubeconfig)
         return await deliver(self.source, release, targets, cache)

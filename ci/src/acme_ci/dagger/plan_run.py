@@ -61,21 +61,27 @@ def step_container(
     return ctr
 
 
-def remote_step_cache(
-    source: dagger.Directory, envs: PackageEnvs, root: RootFiles, cache: CacheOptions
-) -> RemoteStepCache:
-    """The remote cache, its lookups run in the module package's container (boto3)."""
-    ws = envs.ws
-    tool = next((p for p in ws.packages if p.path == root.module_dir), None)
+def tool_container(envs: PackageEnvs, root: RootFiles) -> dagger.Container:
+    """The module package's container, where the shared store is read and written (boto3,
+    acme_ci.entries.cli)."""
+    tool = next((p for p in envs.ws.packages if p.path == root.module_dir), None)
     if tool is None:
         raise RemoteCacheError(
             "the remote cache runs in the module package's container, and the source "
             "has no dagger.json naming a workspace package"
         )
+    return envs.of(tool.name)
+
+
+def remote_step_cache(
+    source: dagger.Directory, envs: PackageEnvs, root: RootFiles, cache: CacheOptions
+) -> RemoteStepCache:
+    """The remote cache, its lookups run in the module package's container (boto3)."""
+    ws = envs.ws
     return RemoteStepCache(
         options=cache,
         source=source,
-        tool=envs.of(tool.name),
+        tool=tool_container(envs, root),
         ws=ws,
         inputs_of=lambda step: step_inputs(ws, step, root.module_dir, root.entries),
     )

@@ -112,6 +112,26 @@ def environment(ws: Workspace, step: Step) -> dict[str, str]:
     return env
 
 
+def store_access(tool: dagger.Container, options: CacheOptions) -> dagger.Container:
+    """`tool` with the store's location and credentials (secrets) and a call id, for an
+    exec of the entries CLI."""
+    ctr = tool.with_secret_variable("ACME_CACHE_URL", options.url)
+    if options.endpoint_url:
+        ctr = ctr.with_env_variable("AWS_ENDPOINT_URL_S3", options.endpoint_url)
+    if options.region:
+        ctr = ctr.with_env_variable("AWS_DEFAULT_REGION", options.region)
+    for name, secret in (
+        ("AWS_ACCESS_KEY_ID", options.aws_access_key_id),
+        ("AWS_SECRET_ACCESS_KEY", options.aws_secret_access_key),
+        ("ACME_CACHE_SIGNING_KEY", options.signing_key),
+    ):
+        if secret is not None:
+            ctr = ctr.with_secret_variable(name, secret)
+    # What the exec reads or changes lives outside the container (the store): it must run
+    # on every call, never be served from the engine's cache.
+    return once_per_call(ctr)
+
+
 @dataclass(frozen=True)
 class Hit:
     """A usable entry: the step's result, and a container holding its outputs under /src."""
@@ -172,22 +192,7 @@ class RemoteStepCache:
         return container_step_key(step, digests, environment(self.ws, step))
 
     def _container(self) -> dagger.Container:
-        """The tool container with the location and credentials (secrets) and a call id."""
-        ctr = self.tool.with_secret_variable("ACME_CACHE_URL", self.options.url)
-        if self.options.endpoint_url:
-            ctr = ctr.with_env_variable("AWS_ENDPOINT_URL_S3", self.options.endpoint_url)
-        if self.options.region:
-            ctr = ctr.with_env_variable("AWS_DEFAULT_REGION", self.options.region)
-        for name, secret in (
-            ("AWS_ACCESS_KEY_ID", self.options.aws_access_key_id),
-            ("AWS_SECRET_ACCESS_KEY", self.options.aws_secret_access_key),
-            ("ACME_CACHE_SIGNING_KEY", self.options.signing_key),
-        ):
-            if secret is not None:
-                ctr = ctr.with_secret_variable(name, secret)
-        # The lookup's answer and the store's effect live outside the container: the exec
-        # must run on every call, never be served from the engine's cache.
-        return once_per_call(ctr)
+        return store_access(self.tool, self.options)
 
     async def lookup(self, step: Step, key: str) -> Hit | None:
         """The step's entry from the readable scopes, None on a miss (or a fault: warned)."""
