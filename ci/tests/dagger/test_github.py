@@ -159,7 +159,7 @@ def test_every_action_is_pinned_to_a_commit_with_its_tag_beside_it(path: Path) -
 def test_every_dagger_step_runs_the_locked_cli() -> None:
     data = workflow("ci.yml")
     steps = [s for job in data["jobs"].values() for s in dagger_steps(job)]
-    assert len(steps) == 2
+    assert len(steps) == 4  # plan, ci (each shard), verdict, cd
     for step in steps:
         assert step["with"]["version"] == locked_dagger_version()
 
@@ -184,7 +184,8 @@ def test_dagger_args_are_fixed_text_with_values_as_quoted_variables() -> None:
 def test_cd_runs_on_main_only_after_ci_with_secrets_by_reference() -> None:
     job = workflow("ci.yml")["jobs"]["cd"]
     assert "refs/heads/main" in job["if"]
-    assert job["needs"] == "ci"
+    # After the verdict: every shard passed (cd's own ci then finds their entries).
+    assert job["needs"] == "verdict"
     (step,) = dagger_steps(job)
     args = step["with"]["args"]
     assert args.startswith("cd ")
@@ -196,7 +197,7 @@ def test_cd_runs_on_main_only_after_ci_with_secrets_by_reference() -> None:
         assert re.fullmatch(r"\$\{\{ secrets\.\w+ \}\}", step["env"][variable]), variable
 
 
-@pytest.mark.parametrize("function", ["ci", "cd"])
+@pytest.mark.parametrize("function", ["plan", "ci", "verdict", "cd"])
 def test_every_flag_a_job_passes_is_an_argument_of_its_function(function: str) -> None:
     (step,) = dagger_steps(workflow("ci.yml")["jobs"][function])
     passed = set(re.findall(r"--([a-z][a-z0-9-]*)=", step["with"]["args"]))
@@ -204,7 +205,43 @@ def test_every_flag_a_job_passes_is_an_argument_of_its_function(function: str) -
     parameters = inspect.signature(getattr(AcmeCi, function)).parameters
     arguments = {name.rstrip("_").replace("_", "-") for name in parameters}
     assert passed
-    assert passed <= arguments, passed - arguments
+    # --output is `dagger call`'s own: the result saved to a file.
+    assert passed - {"output"} <= arguments, passed - arguments
+
+
+def test_the_verdict_job_judges_every_shard_and_is_what_cd_waits_for() -> None:
+    """The plan job's matrix makes the ci jobs; every shard runs to its end; the verdict
+    runs whatever they did (a cancelled or failed shard is its failure, named)."""
+    jobs = workflow("ci.yml")["jobs"]
+    assert set(jobs) == {"plan", "ci", "verdict", "cd"}
+    assert jobs["ci"]["needs"] == "plan"
+    assert jobs["ci"]["strategy"] == {
+        "fail-fast": False,
+        "matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}",
+    }
+    assert jobs["plan"]["outputs"]["matrix"] == "${{ steps.matrix.outputs.matrix }}"
+    assert jobs["verdict"]["needs"] == ["plan", "ci"]
+    assert jobs["verdict"]["if"] == "always()"
+    assert jobs["cd"]["needs"] == "verdict"
+    (verdict,) = dagger_steps(jobs["verdict"])
+    assert verdict["with"]["args"].startswith("verdict ")
+
+
+def test_the_shards_and_the_verdict_read_the_plan_jobs_shard_plan() -> None:
+    """One file, from the plan job's artifact, outside the checkout (an untracked file in
+    it would change what the shards select)."""
+    jobs = workflow("ci.yml")["jobs"]
+    (upload,) = [s for s in jobs["plan"]["steps"] if uses(s, "actions/upload-artifact")]
+    (plan,) = dagger_steps(jobs["plan"])
+    path = plan["env"]["ACME_SHARD_PLAN"]
+    assert path.startswith("${{ runner.temp }}/")
+    assert upload["with"]["path"] == path
+    for job in ("ci", "verdict"):
+        (download,) = [s for s in jobs[job]["steps"] if uses(s, "actions/download-artifact")]
+        assert download["with"]["name"] == upload["with"]["name"]
+        (step,) = dagger_steps(jobs[job])
+        assert f"{download['with']['path']}/shard-plan.json" == step["env"]["ACME_SHARD_PLAN"]
+        assert '--shard-plan="$ACME_SHARD_PLAN"' in step["with"]["args"]
 
 
 # ---------------------------------------------------------------- zizmor, in acme-ci's lint

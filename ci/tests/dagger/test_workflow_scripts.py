@@ -19,10 +19,16 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
 
+from acme_ci.core.affected import select_all
+from acme_ci.core.plan import make_plan
 from acme_ci.core.remote_cache import scope_policy
+from acme_ci.core.shard_plan_format import github_matrix, shard_plan_json
+from acme_ci.core.shards import History, make_shard_plan
+from acme_ci.native.discover import load_workspace
 
 from ..conftest import Repo, git, repository_file
 from .github_runner import Runner
+from .test_pipeline import ROOT
 
 ACTION_FILE = Path(__file__).with_name("dagger_for_github_action.yml")
 ACTION = "dagger/dagger-for-github"
@@ -113,6 +119,12 @@ def dagger_step(job: str) -> dict[str, Any]:
     return step
 
 
+RUN_ID = "9876"
+RUN_ATTEMPT = "2"
+RUNNER_TEMP = "/home/runner/work/_temp"
+SHARD_PLAN = f"{RUNNER_TEMP}/shard-plan/shard-plan.json"
+
+
 def github(
     event: str,
     *,
@@ -123,6 +135,7 @@ def github(
     fork: bool | None = None,
     secrets: dict[str, str] | None = None,
     variables: dict[str, str] | None = None,
+    temp: str = RUNNER_TEMP,
 ) -> dict[str, Any]:
     """The expression context of one run (null where GitHub gives nothing)."""
     pull_request = None if fork is None else {"head": {"repo": {"fork": fork}}}
@@ -135,6 +148,8 @@ def github(
             "sha": "3f2a9c" + "0" * 34,
             "repository_owner": "ACME-Corp",
             "actor": "octocat",
+            "run_id": RUN_ID,
+            "run_attempt": RUN_ATTEMPT,
             "event": {
                 "before": before,
                 "repository": {"default_branch": "main"},
@@ -143,6 +158,7 @@ def github(
         },
         "secrets": secrets if secrets is not None else {},
         "vars": variables if variables is not None else {},
+        "runner": {"temp": temp},
     }
 
 
@@ -160,12 +176,34 @@ def dagger_argv(runner: Runner, job: str) -> list[str]:
     return argv[3:]
 
 
-def run_ci_job(runner: Runner, context: dict[str, Any]) -> list[str]:
-    """The ci job's base step, then its dagger step: the CLI's argv after `call`."""
+def run_plan_steps(runner: Runner, context: dict[str, Any]) -> dict[str, str]:
+    """The plan job's base and mode steps: what they decide (the job's outputs but the
+    matrix)."""
     runner.context = context
-    (base,) = [s for s in steps("ci") if s.get("id") == "base"]
-    done = runner.run_step(base)
-    assert done.returncode == 0, done.stderr
+    decided: dict[str, str] = {}
+    for name in ("base", "mode"):
+        (step,) = [s for s in steps("plan") if s.get("id") == name]
+        done = runner.run_step(step)
+        assert done.returncode == 0, done.stderr
+        decided.update(runner.context["steps"][name]["outputs"])
+    return decided
+
+
+def after_plan(runner: Runner, context: dict[str, Any], shard: str = "") -> None:
+    """A job after the plan job: its outputs in `needs`, a matrix naming `shard`."""
+    outputs = run_plan_steps(runner, context)
+    outputs["sharded"] = "true" if shard else "false"
+    runner.context["needs"] = {
+        "plan": {"outputs": outputs, "result": "success"},
+        "ci": {"result": "success"},
+    }
+    runner.context["matrix"] = {"shard": shard}
+
+
+def run_ci_job(runner: Runner, context: dict[str, Any], shard: str = "") -> list[str]:
+    """A ci job (`shard` of a sharded run, or the one job of an unsharded run) after the
+    plan job's selection: its dagger step's argv after `call`."""
+    after_plan(runner, context, shard)
     return dagger_argv(runner, "ci")
 
 
@@ -180,7 +218,7 @@ def flags(argv: list[str]) -> dict[str, str]:
 
 def test_the_workflow_runs_the_action_this_suite_runs() -> None:
     (commit,) = re.findall(r"commit ([0-9a-f]{40})", ACTION_FILE.read_text(encoding="utf-8"))
-    for job in ("ci", "cd"):
+    for job in ("plan", "ci", "verdict", "cd"):
         assert dagger_step(job)["uses"] == f"{ACTION}@{commit}"
 
 
@@ -387,3 +425,179 @@ def test_cd_passes_the_cache_flags_ci_passes(runner: Runner, secrets: dict[str, 
     ci = cache_flags(run_ci_job(runner, context))
     assert bool(ci) == ("ACME_CACHE_URL" in secrets)
     assert cache_flags(run_cd_job(runner, context)) == ci
+
+
+# ---------------------------------------------------------------- the plan job
+
+
+@pytest.mark.parametrize(
+    ("context", "sharded"),
+    [
+        (github("push", secrets=CACHE_SECRETS), "true"),
+        (github("pull_request", base_ref="main", head_ref="f", secrets=CACHE_SECRETS), "true"),
+        # No cache to carry the shards' reports: one unsharded job.
+        (github("push"), "false"),
+        # A fork only reads the cache (and GitHub gives it no secrets anyway).
+        (
+            github("pull_request", base_ref="main", head_ref="f", fork=True, secrets=CACHE_SECRETS),
+            "false",
+        ),
+    ],
+    ids=["push", "pull-request", "no-cache", "fork"],
+)
+def test_a_run_is_sharded_only_when_it_may_write_the_cache(
+    runner: Runner, context: dict[str, Any], sharded: str
+) -> None:
+    assert run_plan_steps(runner, context)["sharded"] == sharded
+
+
+def test_the_plan_job_saves_the_shard_plan_outside_the_checkout(runner: Runner) -> None:
+    run_plan_steps(runner, github("push", secrets=CACHE_SECRETS))
+    argv = dagger_argv(runner, "plan")
+    assert argv[0] == "plan"
+    given = flags(argv[1:])
+    assert {k: given[k] for k in ("base", "all", "shards", "format", "output")} == {
+        "base": "",
+        "all": "true",
+        "shards": "auto",
+        "format": "json",
+        "output": SHARD_PLAN,
+    }
+    assert policy(["plan", *argv[1:]]) == (("main",), "main")
+
+
+def run_matrix_step(runner: Runner, sharded: str) -> Any:
+    """The plan job's matrix step, after a mode step that decided `sharded`."""
+    runner.context.setdefault("steps", {})["mode"] = {"outputs": {"sharded": sharded}}
+    (step,) = [s for s in steps("plan") if s.get("id") == "matrix"]
+    done = runner.run_step(step)
+    assert done.returncode == 0, done.stderr
+    return json.loads(runner.context["steps"]["matrix"]["outputs"]["matrix"])
+
+
+def test_the_matrix_has_a_job_per_shard_of_the_shard_plan(runner: Runner) -> None:
+    """What `plan --shards N --format github-matrix` prints, read from the file the shards
+    and the verdict take."""
+    ws = load_workspace(ROOT)
+    plan = make_plan(ws, select_all(ws, "--all"))
+    sizes = {p.name: 40_000 + 1_000 * i for i, p in enumerate(ws.packages)}
+    shards = make_shard_plan(plan, History(sizes=sizes), 3)
+    temp = runner.workdir / "temp"
+    (temp / "shard-plan").mkdir(parents=True)
+    (temp / "shard-plan/shard-plan.json").write_text(shard_plan_json(shards), encoding="utf-8")
+    runner.context = github("push", temp=str(temp))
+    assert run_matrix_step(runner, "true") == json.loads(github_matrix(shards))
+    assert run_matrix_step(runner, "false") == {"include": [{"shard": ""}]}
+
+
+# ---------------------------------------------------------------- the shards
+
+
+def test_a_shard_job_runs_its_shard_of_the_plan_jobs_selection(runner: Runner, repo: Repo) -> None:
+    runner.workdir = repo.root
+    before = git(repo.root, "rev-parse", "HEAD").strip()
+    context = github("push", before=before, secrets=CACHE_SECRETS)
+    argv = run_ci_job(runner, context, shard="2/3")
+    assert argv[0] == "ci"
+    given = flags(argv[1:])
+    assert {k: given[k] for k in ("base", "all", "shard", "shard-plan", "run-id")} == {
+        "base": before,
+        "all": "false",
+        "shard": "2/3",
+        "shard-plan": SHARD_PLAN,
+        "run-id": RUN_ID,
+    }
+    assert given["run-attempt"] == RUN_ATTEMPT
+    # Not sharded: no shard flag at all.
+    unsharded = flags(run_ci_job(runner, context)[1:])
+    assert not {"shard", "shard-plan", "run-id", "run-attempt"} & set(unsharded)
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        github("push", secrets=CACHE_SECRETS),
+        github("pull_request", base_ref="main", head_ref="feature/x", secrets=CACHE_SECRETS),
+        github("pull_request", base_ref="main", head_ref="main", secrets=CACHE_SECRETS),
+        github("push", secrets={"ACME_CACHE_URL": "s3://b/p"}),
+    ],
+    ids=["push", "pull-request", "pull-request-from-main", "url-only"],
+)
+def test_the_plan_every_shard_and_the_verdict_use_one_scope(
+    runner: Runner, context: dict[str, Any]
+) -> None:
+    """The trust scopes hold for every shard: each job passes the cache flags the ci job
+    always passed, so shards write their reports where the verdict reads them."""
+    unsharded = cache_flags(run_ci_job(runner, context))
+    after_plan(runner, context)
+    planned = cache_flags(dagger_argv(runner, "plan"))
+    shard = cache_flags(run_ci_job(runner, context, shard="1/2"))
+    after_plan(runner, context, shard="1/2")
+    judged = cache_flags(dagger_argv(runner, "verdict"))
+    assert unsharded == planned == shard == judged
+    assert unsharded
+
+
+# ---------------------------------------------------------------- the verdict job
+
+
+def run_verdict_check(runner: Runner, plan: str, sharded: str, ci: str) -> Any:
+    runner.context = github("push")
+    runner.context["needs"] = {
+        "plan": {"outputs": {"sharded": sharded}, "result": plan},
+        "ci": {"result": ci},
+    }
+    return runner.run_step(steps("verdict")[0])
+
+
+@pytest.mark.parametrize(
+    ("plan", "sharded", "ci", "passes"),
+    [
+        ("success", "false", "success", True),
+        ("success", "false", "failure", False),
+        ("success", "false", "cancelled", False),
+        ("failure", "", "skipped", False),
+        ("cancelled", "", "skipped", False),
+        # Sharded: dagger call verdict judges (a failed shard is named there).
+        ("success", "true", "failure", True),
+    ],
+)
+def test_the_verdict_fails_without_a_plan_or_with_a_failed_unsharded_run(
+    runner: Runner, plan: str, sharded: str, ci: str, passes: bool
+) -> None:
+    done = run_verdict_check(runner, plan, sharded, ci)
+    assert (done.returncode == 0) == passes, done.stdout
+    if not passes:
+        assert done.stdout.startswith("::error::")
+
+
+def test_the_verdict_gathers_the_shards_of_this_run_and_attempt(runner: Runner) -> None:
+    context = github("pull_request", base_ref="main", head_ref="feature/x", secrets=CACHE_SECRETS)
+    after_plan(runner, context, shard="1/2")
+    argv = dagger_argv(runner, "verdict")
+    assert argv[0] == "verdict"
+    given = flags(argv[1:])
+    assert {k: given[k] for k in ("base", "all", "shard-plan", "run-id", "run-attempt")} == {
+        "base": "origin/main",
+        "all": "false",
+        "shard-plan": SHARD_PLAN,
+        "run-id": RUN_ID,
+        "run-attempt": RUN_ATTEMPT,
+    }
+
+
+@pytest.mark.parametrize("template", HOSTILE_NAMES)
+def test_hostile_names_reach_the_plan_shards_and_verdict_as_literal_arguments(
+    runner: Runner, tmp_path: Path, template: str
+) -> None:
+    marker = tmp_path / "pwned"
+    name = template.replace(MARKER, str(marker))
+    context = github("pull_request", base_ref=name, head_ref=name, secrets=CACHE_SECRETS)
+    after_plan(runner, context, shard=name)
+    for job in ("plan", "ci", "verdict"):
+        given = flags(dagger_argv(runner, job)[1:])
+        assert given["base"] == f"origin/{name}", job
+        assert given["cache-scope"] == name, job
+        if job == "ci":
+            assert given["shard"] == name
+    assert not marker.exists()
