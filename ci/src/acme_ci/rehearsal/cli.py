@@ -19,6 +19,7 @@ from acme_ci.rehearsal import functions, preflight
 from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.remote_cache_check import ci_twice_from_the_remote_cache
 from acme_ci.rehearsal.session import Rehearsal, context_root, rehearsal, say
+from acme_ci.rehearsal.shards_check import shards_and_verdict
 from acme_ci.rehearsal.standins import describe_all
 
 # The module's run summary: "24 steps: 24 passed in 301.2s (runner: dagger)".
@@ -61,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
         "ci-cache",
         help="ci --all --cache-url twice against an S3 stand-in: the second all remote hits",
     )
+    sub.add_parser(
+        "shards",
+        help="ci --all as 2 shards of one shard plan, then verdict, against an unsharded ci",
+    )
     cd = sub.add_parser("cd", help="dagger call cd --rehearsal: ci, publish, maintenance, deploy")
     cd.add_argument("--version", default="rehearsal")
     sub.add_parser("check", help="dagger check: every function registered as a check")
@@ -97,6 +102,7 @@ async def _calls(r: Rehearsal, args: argparse.Namespace) -> list[Outcome]:
         if fn == "everything":
             await run(functions.ci(r, "", True, 2))
             await run(ci_twice_from_the_remote_cache(r, 2))
+            await run(shards_and_verdict(r, 2))
             await run(functions.plan(r, "HEAD~1", False))
             await run(functions.ci(r, "HEAD~1", False, 2))
         for name in names:
@@ -115,6 +121,8 @@ async def _calls(r: Rehearsal, args: argparse.Namespace) -> list[Outcome]:
         await run(functions.publish(r, args.version))
     elif fn == "ci-cache":
         await run(ci_twice_from_the_remote_cache(r, 2))
+    elif fn == "shards":
+        await run(shards_and_verdict(r, 2))
     elif fn == "cd":
         await run(functions.cd(r, args.version))
     elif fn == "check":
