@@ -173,6 +173,14 @@ def test_a_plan_for_other_steps_or_files_is_refused_naming_what_differs() -> Non
     tampered["groups"]["user:test"]["groups"][0]["files"] = ["--rootdir=/"]
     with pytest.raises(ShardError, match="'--rootdir=/', not a file of user"):
         shard_plan_from_document(PLAN, tampered, FILES)
+    # A test is named by its file's node id: the file must be the package's.
+    by_test = copy.deepcopy(data)
+    by_test["groups"]["user:test"]["groups"][0]["files"] = ["tests/test_x.py::test_a"]
+    with pytest.raises(ShardError, match=re.escape("'tests/test_x.py::test_a', not a file of")):
+        shard_plan_from_document(PLAN, by_test, FILES)
+    by_test["groups"]["user:test"]["groups"][0]["files"] = ["tests/test_a.py::test_a"]
+    with pytest.raises(ShardError, match="made for another plan"):  # known, but not this cut
+        shard_plan_from_document(PLAN, by_test, FILES)
 
 
 def test_another_cut_of_the_same_steps_is_refused_by_its_digest() -> None:

@@ -18,6 +18,7 @@ from acme_ci.core.test_groups import (
     group_id,
     group_steps,
     plan_with_groups,
+    seconds_per_test,
     split_suite,
     suite_rerun_cap,
     suite_timing,
@@ -124,6 +125,26 @@ def test_a_report_is_timed_per_file_and_the_rest_is_the_suites_overhead() -> Non
     assert timing.total == pytest.approx(9.5)
 
 
+def test_each_test_is_timed_by_its_node_id() -> None:
+    text = junit(
+        ("tests.test_docs", "test_links", "1.5"),
+        ("tests.test_docs", "test_links", "0.5"),  # a rerun: the same test
+        ("tests.native.test_cli_ci.TestRuns", "test_cold[a b-1]", "3.0"),
+        ("ci.tests.native.test_cli_ci.TestRuns.Inner", "test_warm", "0.25"),
+        ("elsewhere.test_x", "test_y", "2.0"),
+        ("", "test_bare", "0.5"),
+    )
+    assert seconds_per_test(text, FILES, "ci") == {
+        "tests/test_docs.py::test_links": 2.0,
+        "tests/native/test_cli_ci.py::TestRuns::test_cold[a b-1]": 3.0,
+        "tests/native/test_cli_ci.py::TestRuns::Inner::test_warm": 0.25,
+    }
+    # The file's timing has none of them (seconds_per_test keeps them apart).
+    assert suite_timing(text, 9.0, FILES, "ci").tests == {}
+    with pytest.raises(ParseError):
+        seconds_per_test("<testsuites", FILES, "ci")
+
+
 def test_a_package_at_the_root_names_its_modules_from_the_root() -> None:
     text = junit(("tests.test_a", "t", "1"), ("test_top", "t", "2"))
     timing = suite_timing(text, 3.5, ("tests/test_a.py", "test_top.py"), ".")
@@ -139,44 +160,110 @@ def test_the_overhead_is_never_negative_and_a_broken_report_raises() -> None:
 
 
 def test_a_suite_that_fits_in_a_shard_or_has_one_file_is_not_split() -> None:
-    timing = SuiteTiming({"a.py": 30.0, "b.py": 30.0}, 0.0)
-    assert split_suite(timing, 60.0, 60.0) == ()
-    assert split_suite(SuiteTiming({"a.py": 100.0}), 100.0, 60.0) == ()
-    assert len(split_suite(timing, 60.5, 60.0)) == 2
+    assert split_suite(SuiteTiming({"a.py": 30.0, "b.py": 29.0}, 1.0), 60.0) == ()
+    assert split_suite(SuiteTiming({"a.py": 100.0}), 60.0) == ()
+    assert len(split_suite(SuiteTiming({"a.py": 30.0, "b.py": 29.0}, 1.5), 60.0)) == 2
 
 
 def test_a_long_suite_is_split_longest_file_first_into_groups_of_a_third_of_the_target() -> None:
     files = {"a.py": 10.0, "b.py": 9.0, "c.py": 8.0, "d.py": 4.0, "e.py": 3.0, "f.py": 2.0}
-    groups = split_suite(SuiteTiming(files, 1.0), 37.0, 30.0)
-    # 37 s over pieces of at most 30 / 3 = 10 s: 4 groups.
+    groups = split_suite(SuiteTiming(files, 1.0), 30.0)
+    # 36 s of files; a group may take 30 / 3 = 10 s, 1 s of it the overhead: 4 groups.
+    # Longest group first: the last (which also runs untimed files) ends soonest.
     assert groups == (
         TestGroup(("a.py",), 11.0),
         TestGroup(("b.py",), 10.0),
-        TestGroup(("c.py",), 9.0),
         TestGroup(("d.py", "e.py", "f.py"), 10.0),
+        TestGroup(("c.py",), 9.0),
     )
+    # A longer overhead leaves less room for files: 36 / (10 - 4) = 6 groups.
+    assert len(split_suite(SuiteTiming(files, 4.0), 30.0)) == 6
+    # An overhead as long as a group: as many groups as the cap allows (here, the files).
+    assert len(split_suite(SuiteTiming(files, 10.0), 30.0)) == 6
 
 
 def test_files_of_equal_length_go_by_name_and_ties_to_the_first_group() -> None:
-    groups = split_suite(SuiteTiming({"z.py": 1.0, "y.py": 1.0, "x.py": 1.0}), 40.0, 10.0)
+    groups = split_suite(SuiteTiming({"z.py": 4.0, "y.py": 4.0, "x.py": 4.0}), 10.0)
     assert [g.files for g in groups] == [("x.py",), ("y.py",), ("z.py",)]
-    groups = split_suite(SuiteTiming({"b.py": 2.0, "a.py": 1.0, "c.py": 1.0}), 3.1, 3.0)
+    groups = split_suite(SuiteTiming({"b.py": 2.0, "a.py": 1.0, "c.py": 1.0}), 3.9)
     assert [g.files for g in groups] == [("b.py",), ("a.py",), ("c.py",)]
 
 
 def test_files_timed_at_nothing_are_dealt_out_so_no_group_is_empty() -> None:
-    untimed = SuiteTiming({f"{c}.py": 0.0 for c in "abcde"}, 0.5)
-    groups = split_suite(untimed, 10.5, 10.0)  # four groups
-    assert [g.files for g in groups] == [("a.py", "e.py"), ("b.py",), ("c.py",), ("d.py",)]
-    # One file with a time, the others none: each still has a group of its own.
-    groups = split_suite(SuiteTiming({"a.py": 5.0, "b.py": 0.0, "c.py": 0.0}), 10.5, 10.0)
-    assert [g.files for g in groups] == [("a.py",), ("b.py",), ("c.py",)]
+    untimed = SuiteTiming({f"{c}.py": 0.0 for c in "abcde"}, 3.0)
+    groups = split_suite(untimed, 2.0)  # no room beside the overhead: a group a file, to the cap
+    assert [g.files for g in groups] == [(f"{c}.py",) for c in "abcde"]
+    # Four groups for five files: the fifth goes to the group with the fewest.
+    groups = split_suite(SuiteTiming({**untimed.files, "f.py": 8.0}, 0.5), 7.5)
+    assert [g.files for g in groups] == [("f.py",), ("a.py", "d.py"), ("b.py", "e.py"), ("c.py",)]
+
+
+def test_a_file_longer_than_a_group_is_shared_out_by_its_tests() -> None:
+    files = {"tests/test_big.py": 18.0, "tests/test_small.py": 2.0}
+    tests = {
+        "tests/test_big.py::test_a": 8.0,
+        "tests/test_big.py::TestX::test_b[1]": 6.0,
+        "tests/test_big.py::test_c": 4.0,
+        "tests/test_small.py::test_d": 1.0,
+        "tests/test_small.py::test_e": 1.0,
+        "tests/test_bigger.py::test_f": 99.0,  # another file's, whose name starts alike
+    }
+    groups = split_suite(SuiteTiming(files, 1.0, tests), 18.0)
+    # 20 s of tests; a group may take 18 / 3 = 6 s, 1 s of it the overhead. The big file
+    # (18 s, over that 5 s room) goes test by test, the small one (2 s) whole: 4 groups.
+    assert groups == (
+        TestGroup(("tests/test_big.py::test_a",), 9.0),
+        TestGroup(("tests/test_big.py::TestX::test_b[1]",), 7.0),
+        TestGroup(("tests/test_big.py::test_c",), 5.0),
+        TestGroup(("tests/test_small.py",), 3.0),
+    )
+    steps = group_steps(TEST, groups)
+    assert steps[0].commands[0][-1] == "tests/test_big.py::test_a"
+    # The last group runs the suite less the others' tests (and files): by node id.
+    assert steps[3].commands[0][-3:] == (
+        "--deselect=tests/test_big.py::test_a",
+        "--deselect=tests/test_big.py::TestX::test_b[1]",
+        "--deselect=tests/test_big.py::test_c",
+    )
+    assert group_steps(TEST, (groups[3], groups[0]))[1].commands[0][-1] == (
+        "--ignore=tests/test_small.py"
+    )
+    # A long file with one known test, or none, stays whole.
+    one = {"tests/test_big.py::test_a": 18.0}
+    assert split_suite(SuiteTiming(files, 1.0, one), 18.0) == (
+        TestGroup(("tests/test_big.py",), 19.0),
+        TestGroup(("tests/test_small.py",), 3.0),
+    )
+    assert split_suite(SuiteTiming(files, 1.0), 18.0)[0].files == ("tests/test_big.py",)
+    # No room beside the overhead: tests would not help, files stay whole.
+    assert [g.files for g in split_suite(SuiteTiming(files, 10.0, tests), 18.0)] == [
+        ("tests/test_big.py",),
+        ("tests/test_small.py",),
+    ]
+    # One file only, long and known by its tests: it is still split.
+    alone = SuiteTiming({"tests/test_big.py": 18.0}, 1.0, tests)
+    assert [g.files for g in split_suite(alone, 12.0)] == [
+        ("tests/test_big.py::test_a",),
+        ("tests/test_big.py::TestX::test_b[1]",),
+        ("tests/test_big.py::test_c",),
+    ]
+
+
+def test_a_split_suite_has_two_groups_at_least() -> None:
+    """Tests timed lower than their file (averages folded apart) still make two groups."""
+    files = {"tests/test_big.py": 30.0, "tests/test_small.py": 0.1}
+    tests = {"tests/test_big.py::test_a": 0.1, "tests/test_big.py::test_b": 0.1}
+    groups = split_suite(SuiteTiming(files, 0.0, tests), 30.0)
+    assert [g.files for g in groups] == [
+        ("tests/test_big.py::test_a", "tests/test_small.py"),
+        ("tests/test_big.py::test_b",),
+    ]
 
 
 def test_there_are_never_more_groups_than_files_or_the_cap() -> None:
     files = {f"t{i:02}.py": 1.0 for i in range(40)}
-    assert len(split_suite(SuiteTiming(files), 1000.0, 1.0)) == MAX_GROUPS
-    assert len(split_suite(SuiteTiming(dict(list(files.items())[:5])), 1000.0, 1.0)) == 5
+    assert len(split_suite(SuiteTiming(files), 1.0)) == MAX_GROUPS
+    assert len(split_suite(SuiteTiming(dict(list(files.items())[:5])), 1.0)) == 5
 
 
 @given(
@@ -193,15 +280,20 @@ def test_groups_cover_each_file_exactly_once_and_are_balanced(
     files: dict[str, float], overhead: float, target: float
 ) -> None:
     timing = SuiteTiming(files, overhead)
-    expected = timing.total + target + 1.0  # always over the target
-    groups = split_suite(timing, expected, target)
+    groups = split_suite(timing, target)
+    if timing.total <= target:
+        assert groups == ()
+        return
     named = [path for group in groups for path in group.files]
     assert sorted(named) == sorted(files)
-    wanted = min(len(files), MAX_GROUPS, math.ceil(expected * GROUP_SHARE / target))
-    assert len(groups) == wanted
+    room = target / GROUP_SHARE - overhead
+    wanted = math.ceil(sum(files.values()) / room) if room > 0 else MAX_GROUPS
+    assert len(groups) == min(len(files), MAX_GROUPS, wanted)
+    assert len(groups) >= 2
     mean = sum(files.values()) / len(groups)
     # Longest first into the least loaded group: no group is over the mean by more than a file.
     assert max(g.expected for g in groups) <= overhead + mean + max(files.values()) + 1e-9
+    assert [g.expected for g in groups] == sorted((g.expected for g in groups), reverse=True)
     for group in groups:
         assert group.files  # the last group would otherwise run nothing: pytest fails
         assert group.expected == pytest.approx(overhead + sum(files[p] for p in group.files))

@@ -14,6 +14,7 @@ from acme_ci.core.scheduler import StepResult
 from acme_ci.native.cli import main
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.history import (
+    load_test_seconds,
     load_test_timing,
     package_sizes,
     python_files,
@@ -38,6 +39,8 @@ def test_a_run_records_each_test_files_seconds_and_cached_tests_say_nothing(
     assert data["files"]["tests/test_nap.py"] >= 0.3
     assert data["files"]["tests/test_basic.py"] < data["files"]["tests/test_nap.py"]
     assert data["overhead"] > 0  # pytest's start and collection
+    assert set(data["tests"]) == {"tests/test_basic.py::test_ok", "tests/test_nap.py::test_nap"}
+    assert data["tests"]["tests/test_nap.py::test_nap"] == data["files"]["tests/test_nap.py"]
     before = record.read_text()
     assert main(["-C", str(repo.root), "ci", "--runner", "native", "--package", "util"]) == 0
     assert "cached" in capsys.readouterr().out
@@ -69,10 +72,18 @@ def test_timings_fold_into_a_moving_average_and_name_only_present_files(
     assert timing is not None
     assert dict(timing.files) == {"tests/test_a.py": 3.0, "tests/test_b.py": 2.0}
     assert timing.overhead == 2.0  # (8 - 6) then (6 - 4): averaged
+    assert timing.tests == {}  # read apart, where a suite may be split test by test
+    both = {"tests/test_a.py", "tests/test_b.py"}
+    assert load_test_seconds(tmp_path, "util", both) == {
+        "tests/test_a.py::t": 3.0,
+        "tests/test_b.py::t": 2.0,
+    }
     only_a = load_test_timing(tmp_path, "util", {"tests/test_a.py"})
     assert only_a is not None
     assert dict(only_a.files) == {"tests/test_a.py": 3.0}
+    assert load_test_seconds(tmp_path, "util", {"tests/test_a.py"}) == {"tests/test_a.py::t": 3.0}
     assert load_test_timing(tmp_path, "core", {"tests/test_basic.py"}) is None
+    assert load_test_seconds(tmp_path, "core", {"tests/test_basic.py"}) == {}
 
     # Not a test step, cached, blocked, or an unreadable report: nothing is folded in.
     record = (tmp_path / "test-durations/util.json").read_text()
@@ -86,6 +97,10 @@ def test_timings_fold_into_a_moving_average_and_name_only_present_files(
     report.unlink()
     record_test_timings(tmp_path, repo.root, plan, [StepResult("util:test", "passed")], files)
     assert (tmp_path / "test-durations/util.json").read_text() == record
+    # A record written before tests were timed reads as one without them.
+    (tmp_path / "test-durations/util.json").write_text('{"overhead": 1, "files": {}}')
+    assert load_test_timing(tmp_path, "util", {"tests/test_a.py"}) is not None
+    assert load_test_seconds(tmp_path, "util", {"tests/test_a.py"}) == {}
     (tmp_path / "test-durations/util.json").write_text("{not json")
     assert load_test_timing(tmp_path, "util", {"tests/test_a.py"}) is None
 

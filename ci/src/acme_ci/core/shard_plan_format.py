@@ -3,10 +3,10 @@ matrix; and that JSON read back against a checkout's own plan. Pure.
 
 Durations differ between runners, so the plan job's cut is handed to every shard as data:
 `acme-ci plan --shards N --format json > FILE`, then `acme-ci ci --shard K/N --shard-plan
-FILE`. The file carries which test files each group runs and which shard runs each step,
-never a command: a shard rebuilds every step from its own checkout, checks each named test
-file is a file of that package there, and refuses the file unless the plan it rebuilds has
-the file's digest (same commit, same selection flags, same cut).
+FILE`. The file carries which test files (or tests) each group runs and which shard runs
+each step, never a command: a shard rebuilds every step from its own checkout, checks each
+named test file (a test's too) is a file of that package there, and refuses the file unless
+the plan it rebuilds has the file's digest (same commit, same selection flags, same cut).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from acme_ci.core.plan import Plan
 from acme_ci.core.shards import Shard, ShardError, ShardPlan, parse_shard
-from acme_ci.core.test_groups import TestGroup, plan_with_groups
+from acme_ci.core.test_groups import NODE_SEP, TestGroup, plan_with_groups
 
 PLAN_FORMAT = "acme-ci shard plan 1"
 
@@ -167,7 +167,7 @@ def _groups(
     groups = []
     for entry in entries:
         files = tuple(str(path) for path in entry["files"])
-        unknown = [path for path in files if path not in known]
+        unknown = [unit for unit in files if unit.partition(NODE_SEP)[0] not in known]
         if unknown:
             raise ShardError(
                 f"{parent}'s groups name {unknown[0]!r}, not a file of {step.package} here"

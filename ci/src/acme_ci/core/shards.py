@@ -202,7 +202,7 @@ def make_shard_plan(
     for step in base.steps:
         timing = history.timings.get(step.package)
         if step.task == "test" and timing is not None:
-            split = split_suite(timing, expected[step.id], target)
+            split = split_suite(timing, target)
             if split:
                 groups[step.id] = split
     return pack(base, groups, expected, count, target)

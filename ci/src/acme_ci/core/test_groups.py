@@ -7,22 +7,28 @@ overhead, which every group pays again.
 
 A suite is split only when it is expected to take longer than the target shard length: it
 would not fit in one shard. It is then cut into groups of about a third of that target at
-most (GROUP_SHARE), so the shards are packed from pieces small enough to even them out (a
-greedy packing overshoots the mean by at most one piece). Files go to groups longest first,
-each to the group with the least so far (LPT: within 4/3 of the best possible split), so
-every group has at least one file.
+most (GROUP_SHARE), its overhead included, so the shards are packed from pieces small
+enough to even them out (a greedy packing overshoots the mean by at most one piece). Files
+go to groups longest first, each to the group with the least so far (LPT: within 4/3 of the
+best possible split), so every group has at least one file.
 
-Every group but the last runs the files it names. The last names none: it runs the suite as
-the package configures it, ignoring (`--ignore`) the other groups' files, so it also runs
-every test file no timing knows yet (a new file, a file collected under a pattern of the
-package's own). A sharded run never leaves a test file out.
+A file is the unit, except a file that alone takes longer than a group may: its tests (by
+node id, `tests/test_x.py::test_y[1]`) are shared out one by one instead.
+
+Every group but the last runs the files and tests it names. The last names none: it runs
+the suite as the package configures it, less the other groups' files (`--ignore`) and tests
+(`--deselect`, by node id from the package: every package here keeps its pytest
+configuration, hence its rootdir, in its own directory), so it also runs every test file or
+test no timing knows yet (a new one, or one collected under a pattern of the package's
+own). A sharded run never leaves a test out. Groups go longest first, so that last group is
+the one expected to take least.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from acme_ci.core.plan import Plan, Step
@@ -34,15 +40,20 @@ MAX_GROUPS = 16
 RERUN_CAP_FLAG = "--max-suite-reruns="
 JUNIT_FLAG = "--junitxml="
 IGNORE_FLAG = "--ignore="
+DESELECT_FLAG = "--deselect="
+# Between a node id's file and the test's name (with its classes): `file::Class::test`.
+NODE_SEP = "::"
 
 
 @dataclass(frozen=True)
 class SuiteTiming:
     """What earlier runs measured of one package's test suite: seconds per test file (relative
-    to the package), and the overhead (start-up, collection) around them."""
+    to the package), the overhead (start-up, collection) around them, and seconds per test
+    by node id (`file::test`; none known: a file is never shared out by its tests)."""
 
     files: Mapping[str, float]
     overhead: float = 0.0
+    tests: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -52,7 +63,8 @@ class SuiteTiming:
 
 @dataclass(frozen=True)
 class TestGroup:
-    """Some of a suite's test files, and how long they are expected to take as one step."""
+    """Some of a suite's test files (or tests, `file::test`, of a file too long for one
+    group), and how long they are expected to take as one step."""
 
     __test__ = False  # not a pytest test class, despite its name
 
@@ -68,26 +80,51 @@ def group_id(step_id: str, index: int, count: int) -> str:
 def suite_timing(
     junit_text: str, step_seconds: float, python_files: Iterable[str], package_path: str
 ) -> SuiteTiming:
-    """Seconds per test file from a JUnit report of a step that took `step_seconds`.
+    """Seconds per test file from a JUnit report of a step that took `step_seconds`, and the
+    overhead around them (its seconds per test: `seconds_per_test`).
 
     A testcase's classname is its module's dotted path from pytest's rootdir (the package,
-    or the workspace root), then its class: it belongs to the longest dotted prefix that is
-    one of `python_files` (relative to the package at `package_path`). Raises
+    or the workspace root), then its classes: it belongs to the longest dotted prefix that
+    is one of `python_files` (relative to the package at `package_path`). Raises
     xml.etree.ElementTree.ParseError when the report is not XML.
     """
+    files: dict[str, float] = {}
+    tested = 0.0
+    for seconds, node in _timed_cases(junit_text, python_files, package_path):
+        tested += seconds
+        if node is not None:
+            path = node.partition(NODE_SEP)[0]
+            files[path] = files.get(path, 0.0) + seconds
+    return SuiteTiming(files, max(0.0, step_seconds - tested))
+
+
+def seconds_per_test(
+    junit_text: str, python_files: Iterable[str], package_path: str
+) -> dict[str, float]:
+    """Seconds per test, by node id (`file::Class::test[param]`, as pytest's junitxml names
+    a testcase: its file, then its classes and name), from a JUnit report."""
+    tests: dict[str, float] = {}
+    for seconds, node in _timed_cases(junit_text, python_files, package_path):
+        if node is not None:
+            tests[node] = tests.get(node, 0.0) + seconds
+    return tests
+
+
+def _timed_cases(
+    junit_text: str, python_files: Iterable[str], package_path: str
+) -> Iterator[tuple[float, str | None]]:
+    """Each testcase's seconds and node id (None: in no file of the package)."""
     import xml.etree.ElementTree as ET  # here: only a run that tested reads a report
 
     modules = _module_names(python_files, package_path)
-    files: dict[str, float] = {}
-    tested = 0.0
     for case in ET.fromstring(junit_text).iter("testcase"):
-        seconds = _seconds(case.get("time"))
-        tested += seconds
         classname = case.get("classname")
-        path = _file_of(classname, modules) if classname else None
-        if path is not None:
-            files[path] = files.get(path, 0.0) + seconds
-    return SuiteTiming(files, max(0.0, step_seconds - tested))
+        found = _file_of(classname, modules) if classname else None
+        node = None
+        if found is not None:
+            path, classes = found
+            node = NODE_SEP.join([path, *classes, case.get("name", "")])
+        yield _seconds(case.get("time")), node
 
 
 def _module_names(python_files: Iterable[str], package_path: str) -> dict[str, str]:
@@ -100,12 +137,13 @@ def _module_names(python_files: Iterable[str], package_path: str) -> dict[str, s
     return names
 
 
-def _file_of(classname: str, modules: Mapping[str, str]) -> str | None:
+def _file_of(classname: str, modules: Mapping[str, str]) -> tuple[str, list[str]] | None:
+    """The file a classname names, and the classes after its module."""
     parts = classname.split(".")
     for end in range(len(parts), 0, -1):
         found = modules.get(".".join(parts[:end]))
         if found is not None:
-            return found
+            return found, parts[end:]
     return None
 
 
@@ -116,35 +154,55 @@ def _seconds(text: str | None) -> float:
         return 0.0
 
 
-def split_suite(timing: SuiteTiming, expected: float, target: float) -> tuple[TestGroup, ...]:
-    """The groups a suite expected to take `expected` seconds is cut into; () when it fits
-    in a shard of `target` seconds, or has fewer than two files to share out."""
-    if expected <= target or len(timing.files) < 2:
+def split_suite(timing: SuiteTiming, target: float) -> tuple[TestGroup, ...]:
+    """The groups a suite is cut into; () when it fits in a shard of `target` seconds, or
+    has fewer than two files (or tests) to share out."""
+    if timing.total <= target:
         return ()
-    count = min(len(timing.files), MAX_GROUPS, math.ceil(expected * GROUP_SHARE / target))
+    # Every group pays the suite's overhead again: its files get what is left of a piece.
+    room = target / GROUP_SHARE - timing.overhead
+    units = _units(timing, room)
+    if len(units) < 2:
+        return ()
+    wanted = math.ceil(sum(units.values()) / room) if room > 0 else MAX_GROUPS
+    count = max(2, min(len(units), MAX_GROUPS, wanted))
     loads = [0.0] * count
     members: list[list[str]] = [[] for _ in range(count)]
-    for path in sorted(timing.files, key=lambda p: (-timing.files[p], p)):
+    for unit in sorted(units, key=lambda u: (-units[u], u)):
         # Of equally loaded groups, the one with the fewest files: files timed at 0 s are
         # dealt out too, and no group is left empty (the last would then run nothing).
         least = min(range(count), key=lambda i: (loads[i], len(members[i])))
-        loads[least] += timing.files[path]
-        members[least].append(path)
-    return tuple(
-        TestGroup(tuple(sorted(members[i])), timing.overhead + loads[i]) for i in range(count)
-    )
+        loads[least] += units[unit]
+        members[least].append(unit)
+    # Longest group first: the last, which also runs the files no timing knows, is the
+    # one expected to end soonest.
+    order = sorted(range(count), key=lambda i: -loads[i])
+    return tuple(TestGroup(tuple(sorted(members[i])), timing.overhead + loads[i]) for i in order)
+
+
+def _units(timing: SuiteTiming, room: float) -> dict[str, float]:
+    """What is shared out, with its seconds: each file, or the tests of a file longer than
+    the `room` a group has (when its tests are known, and more than one)."""
+    units: dict[str, float] = {}
+    for path, seconds in timing.files.items():
+        own = {t: s for t, s in timing.tests.items() if t.startswith(path + NODE_SEP)}
+        if 0 < room < seconds and len(own) > 1:
+            units.update(own)
+        else:
+            units[path] = seconds
+    return units
 
 
 def group_steps(step: Step, groups: tuple[TestGroup, ...]) -> tuple[Step, ...]:
     """The steps that run `step`'s suite as `groups`: each its own id, argv (so its own cache
-    key) and JUnit report; the last runs every file the others do not name."""
+    key) and JUnit report; the last runs every file and test the others do not name."""
     count = len(groups)
     named = tuple(path for group in groups[:-1] for path in group.files)
     steps = []
     for index, group in enumerate(groups, start=1):
         suffix = f"-{index}-of-{count}.xml"
         argv = tuple(_renamed(arg, suffix) for arg in step.commands[0])
-        chosen = group.files if index < count else tuple(IGNORE_FLAG + path for path in named)
+        chosen = group.files if index < count else tuple(_left_out(unit) for unit in named)
         steps.append(
             replace(
                 step,
@@ -155,6 +213,11 @@ def group_steps(step: Step, groups: tuple[TestGroup, ...]) -> tuple[Step, ...]:
             )
         )
     return tuple(steps)
+
+
+def _left_out(unit: str) -> str:
+    """The last group's flag that leaves out a file or a test another group runs."""
+    return (DESELECT_FLAG if NODE_SEP in unit else IGNORE_FLAG) + unit
 
 
 def _renamed(arg: str, suffix: str) -> str:

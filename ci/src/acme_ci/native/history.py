@@ -18,7 +18,7 @@ from pathlib import Path
 
 from acme_ci.core.plan import Plan
 from acme_ci.core.scheduler import RunResult, StepResult
-from acme_ci.core.test_groups import SuiteTiming
+from acme_ci.core.test_groups import NODE_SEP, SuiteTiming
 from acme_ci.native.atomic import replace_text
 from acme_ci.native.git import listed_files
 
@@ -56,12 +56,22 @@ def _fold(old: float | None, new: float) -> float:
 
 
 def load_test_timing(state: Path, package: str, present: Collection[str]) -> SuiteTiming | None:
-    """The package's suite timing, its files limited to those `present` (a test file
-    deleted since is never named to pytest); None when never recorded or unreadable."""
+    """The package's suite timing (its files and overhead), its files limited to those
+    `present` (a test file deleted since is never named to pytest); None when never
+    recorded or unreadable."""
     timing = _read_timing(_timing_path(state, package))
     if timing is None:
         return None
     return SuiteTiming({k: v for k, v in timing.files.items() if k in present}, timing.overhead)
+
+
+def load_test_seconds(state: Path, package: str, present: Collection[str]) -> dict[str, float]:
+    """The package's seconds per test (node id), those of files `present` only; kept beside
+    its timing, read only where a suite may be split test by test."""
+    timing = _read_timing(_timing_path(state, package))
+    if timing is None:
+        return {}
+    return {k: v for k, v in timing.tests.items() if k.partition(NODE_SEP)[0] in present}
 
 
 def _timing_path(state: Path, package: str) -> Path:
@@ -72,7 +82,8 @@ def _read_timing(path: Path) -> SuiteTiming | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = {str(k): float(v) for k, v in data["files"].items()}
-        return SuiteTiming(files, float(data["overhead"]))
+        tests = {str(k): float(v) for k, v in data.get("tests", {}).items()}
+        return SuiteTiming(files, float(data["overhead"]), tests)
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
 
@@ -84,12 +95,12 @@ def record_test_timings(
     results: Sequence[StepResult],
     python_files: Mapping[str, Collection[str]],
 ) -> None:
-    """Fold the per-file seconds of every test step `results` ran (passed or failed, with a
-    readable JUnit report) into the package's record. `python_files` are each package's
-    files, relative to it (what a classname may name)."""
+    """Fold the seconds per file and per test of every test step `results` ran (passed or
+    failed, with a readable JUnit report) into the package's record. `python_files` are
+    each package's files, relative to it (what a classname may name)."""
     from xml.etree.ElementTree import ParseError  # here: only a run that tested parses XML
 
-    from acme_ci.core.test_groups import suite_timing
+    from acme_ci.core.test_groups import seconds_per_test, suite_timing
 
     for result in results:
         step = plan.get(result.step_id)
@@ -97,26 +108,32 @@ def record_test_timings(
             continue
         try:
             text = (root / step.junit_path).read_text(encoding="utf-8")
-            measured = suite_timing(
-                text, result.duration, python_files.get(step.package, ()), step.workdir
-            )
+            files = python_files.get(step.package, ())
+            measured = suite_timing(text, result.duration, files, step.workdir)
+            tests = seconds_per_test(text, files, step.workdir)
         except (OSError, ParseError):
             continue
-        _fold_timing(state, step.package, measured)
+        _fold_timing(state, step.package, SuiteTiming(measured.files, measured.overhead, tests))
 
 
 def _fold_timing(state: Path, package: str, measured: SuiteTiming) -> None:
     path = _timing_path(state, package)
     old = _read_timing(path) or SuiteTiming({}, measured.overhead)
-    files = dict(old.files)
-    for name, seconds in measured.files.items():
-        files[name] = _fold(files.get(name), seconds)
     data = {
         "overhead": round(_fold(old.overhead, measured.overhead), 3),
-        "files": {k: round(v, 3) for k, v in sorted(files.items())},
+        "files": _folded(old.files, measured.files),
+        "tests": _folded(old.tests, measured.tests),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_text(path, json.dumps(data, indent=1))
+
+
+def _folded(old: Mapping[str, float], new: Mapping[str, float]) -> dict[str, float]:
+    """`old` with each of `new`'s seconds folded in, rounded to the millisecond."""
+    merged = dict(old)
+    for name, seconds in new.items():
+        merged[name] = _fold(merged.get(name), seconds)
+    return {k: round(v, 3) for k, v in sorted(merged.items())}
 
 
 def python_files(plan: Plan, files: Sequence[str]) -> dict[str, frozenset[str]]:

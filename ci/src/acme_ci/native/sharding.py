@@ -9,9 +9,16 @@ from pathlib import Path
 from acme_ci.core.plan import Plan
 from acme_ci.core.shard_plan_format import shard_plan_from_document
 from acme_ci.core.shards import History, ShardError, ShardPlan, make_shard_plan
+from acme_ci.core.test_groups import SuiteTiming
 from acme_ci.core.workspace import Workspace
 from acme_ci.native.discover import STATE_DIR
-from acme_ci.native.history import load_durations, load_test_timing, package_sizes, python_files
+from acme_ci.native.history import (
+    load_durations,
+    load_test_seconds,
+    load_test_timing,
+    package_sizes,
+    python_files,
+)
 from acme_ci.native.runner import SelectionRequest, plan_for, repository_files
 
 
@@ -47,7 +54,9 @@ def history(
     """What this checkout's earlier runs measured for `plan`'s steps, and the packages' sizes."""
     state = root / STATE_DIR
     timings = {
-        package: timing
+        package: SuiteTiming(
+            timing.files, timing.overhead, load_test_seconds(state, package, present)
+        )
         for package, present in packages.items()
         if (timing := load_test_timing(state, package, present)) is not None
     }
