@@ -48,19 +48,18 @@ from acme_ci.native.runner import SelectionRequest
 from acme_ci.native.sharding import shard_plan_for
 from acme_ci.rehearsal.converter import one_converter
 
-from ..conftest import Repo
+from ..conftest import Repo, git
 from ..entries.conftest import BUCKET, URL
-from .test_pipeline import ROOT, Chain, args_of, chain_of, execs, in_src
-from .test_remote_cache import CacheEngine, host_evaluator, module
+from .test_pipeline import Chain, args_of, chain_of, execs, in_src
+from .test_remote_cache import CacheEngine, copy_tracked, host_evaluator, module
 
 SELECTED = ("acme-logger", "acme-health")
+LOGGER_TESTS = ("tests/test_logger.py", "tests/test_stdlib.py")
 RUN_ID = "4242"
 SIGNING_KEY = "shard-signing-key"
 # acme-logger's suite, long enough to be split into two groups of its files.
 HISTORY = History(
-    timings={
-        "acme-logger": SuiteTiming({"tests/test_logger.py": 50.0, "tests/test_stdlib.py": 40.0}, 5)
-    }
+    timings={"acme-logger": SuiteTiming(dict(zip(LOGGER_TESTS, (50.0, 40.0), strict=True)), 5)}
 )
 # One test passing on its second attempt, as pytest-rerunfailures reports it.
 FLAKY_JUNIT = (
@@ -177,6 +176,23 @@ def two_packages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(main, "select", select)
 
 
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's files in a git repository of their own, as a CI job checks them out
+    (acme-ci's own Dagger test container has no git history, and of acme-logger only its
+    manifest: its test files are written where they are missing)."""
+    root = copy_tracked(tmp_path_factory.mktemp("checkout"))
+    for name in LOGGER_TESTS:
+        path = root / "common/logger" / name
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("def test_ok() -> None:\n    assert True\n", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "checkout")
+    return root
+
+
 def store(endpoint: str, **overrides: Any) -> dict[str, Any]:
     """The --cache-* arguments of a push to a branch, the store at `endpoint`."""
     args: dict[str, Any] = {
@@ -192,17 +208,21 @@ def store(endpoint: str, **overrides: Any) -> dict[str, Any]:
     return args
 
 
-def cut(tmp_path: Path, history: History = HISTORY) -> tuple[ShardPlan, dagger.File, Path]:
+def cut(
+    root: Path, tmp_path: Path, history: History = HISTORY
+) -> tuple[ShardPlan, dagger.File, Path]:
     """The plan job's shard plan of the two packages in two shards, as a file."""
-    ws = load_workspace(ROOT)
+    ws = load_workspace(root)
     shards = make_shard_plan(make_plan(ws, select_packages(ws, SELECTED)), history, 2)
     path = tmp_path / "shard-plan.json"
     path.write_text(shard_plan_json(shards), encoding="utf-8")
     return shards, dag.host().file(str(path)), path
 
 
-async def run_shard(index: int, plan_file: dagger.File, endpoint: str, **overrides: Any) -> str:
-    summary: str = await module().ci(
+async def run_shard(
+    root: Path, index: int, plan_file: dagger.File, endpoint: str, **overrides: Any
+) -> str:
+    summary: str = await module(root).ci(
         jobs=2,
         shard=f"{index}/2",
         shard_plan=plan_file,
@@ -212,8 +232,8 @@ async def run_shard(index: int, plan_file: dagger.File, endpoint: str, **overrid
     return summary
 
 
-async def verdict(plan_file: dagger.File, endpoint: str, **overrides: Any) -> str:
-    summary: str = await module().verdict(
+async def verdict(root: Path, plan_file: dagger.File, endpoint: str, **overrides: Any) -> str:
+    summary: str = await module(root).verdict(
         shard_plan=plan_file, run_id=RUN_ID, **store(endpoint, **overrides)
     )
     return summary
@@ -242,20 +262,21 @@ def signature(
 
 @pytest.mark.anyio
 async def test_a_shard_runs_the_native_shards_steps_and_an_unsharded_run_reuses_them(
+    checkout: Path,
     engine: ShardEngine,
     s3: S3Client,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    shards, plan_file, path = cut(tmp_path)
+    shards, plan_file, path = cut(checkout, tmp_path)
     assert shards.groups, "acme-logger's suite is split: its groups are steps of their own"
-    ws = load_workspace(ROOT)
+    ws = load_workspace(checkout)
     request = SelectionRequest(packages=SELECTED)
-    native = shard_plan_for(ROOT, ws, request, count=None, target=60.0, plan_file=str(path))
+    native = shard_plan_for(checkout, ws, request, count=None, target=60.0, plan_file=str(path))
     assert native.digest == shards.digest
     for index in (1, 2):
         before = len(engine.step_commands())
-        summary = await run_shard(index, plan_file, endpoint)
+        summary = await run_shard(checkout, index, plan_file, endpoint)
         ran = tuple(sorted(engine.step_commands()[before:]))
         assert ran == signature(native, index)
         assert f"shard {index}/2: report stored as ci/feature%2Fx/runs/{RUN_ID}/attempt-1/" in (
@@ -270,7 +291,7 @@ async def test_a_shard_runs_the_native_shards_steps_and_an_unsharded_run_reuses_
 
     # The shards' entries are an unsharded run's: it runs only the suite it runs whole.
     before = len(engine.step_commands())
-    summary = await module().ci(jobs=2, **store(endpoint))
+    summary = await module(checkout).ci(jobs=2, **store(endpoint))
     (whole,) = engine.step_commands()[before:]
     assert whole[2] == make_plan(ws, select_packages(ws, SELECTED)).get("acme-logger:test").commands
     assert "5 cached" in summary
@@ -278,31 +299,34 @@ async def test_a_shard_runs_the_native_shards_steps_and_an_unsharded_run_reuses_
 
 @pytest.mark.anyio
 async def test_a_shard_says_what_it_needs_before_running_anything(
+    checkout: Path,
     engine: ShardEngine,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    _, plan_file, path = cut(tmp_path)
+    _, plan_file, path = cut(checkout, tmp_path)
     with pytest.raises(ShardError, match=r"nowhere to put its report.*writes nothing"):
-        await run_shard(1, plan_file, endpoint, cache_read_only=True)
+        await run_shard(checkout, 1, plan_file, endpoint, cache_read_only=True)
     with pytest.raises(ShardError, match="nowhere to put its report"):
-        await module().ci(shard="1/2", shard_plan=plan_file, run_id=RUN_ID)
+        await module(checkout).ci(shard="1/2", shard_plan=plan_file, run_id=RUN_ID)
     with pytest.raises(ShardError, match="--shard needs --shard-plan"):
-        await module().ci(shard="1/2", run_id=RUN_ID, **store(endpoint))
+        await module(checkout).ci(shard="1/2", run_id=RUN_ID, **store(endpoint))
     with pytest.raises(ShardError, match="needs --run-id"):
-        await module().ci(shard="1/2", shard_plan=plan_file, **store(endpoint))
+        await module(checkout).ci(shard="1/2", shard_plan=plan_file, **store(endpoint))
     with pytest.raises(ShardError, match="this shard plan has 2 shards"):
-        await module().ci(shard="1/3", shard_plan=plan_file, run_id=RUN_ID, **store(endpoint))
+        await module(checkout).ci(
+            shard="1/3", shard_plan=plan_file, run_id=RUN_ID, **store(endpoint)
+        )
     # A plan made for another selection, or another commit (its digest), is refused.
-    ws = load_workspace(ROOT)
+    ws = load_workspace(checkout)
     other = make_shard_plan(make_plan(ws, select_packages(ws, ["acme-logger"])), History(), 2)
     (tmp_path / "other.json").write_text(shard_plan_json(other), encoding="utf-8")
     with pytest.raises(ShardError, match="--shard-plan: its shards do not hold each step"):
-        await run_shard(1, dag.host().file(str(tmp_path / "other.json")), endpoint)
+        await run_shard(checkout, 1, dag.host().file(str(tmp_path / "other.json")), endpoint)
     document = json.loads(path.read_text(encoding="utf-8"))
     (tmp_path / "other.json").write_text(json.dumps({**document, "digest": "0" * 64}))
     with pytest.raises(ShardError, match="--shard-plan: made for another plan"):
-        await run_shard(1, dag.host().file(str(tmp_path / "other.json")), endpoint)
+        await run_shard(checkout, 1, dag.host().file(str(tmp_path / "other.json")), endpoint)
     assert not engine.step_commands()
 
 
@@ -311,15 +335,16 @@ async def test_a_shard_says_what_it_needs_before_running_anything(
 
 @pytest.mark.anyio
 async def test_the_verdict_of_two_shards_is_the_unsharded_runs(
+    checkout: Path,
     engine: ShardEngine,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    alone = await module().ci(jobs=2)
-    _, plan_file, _ = cut(tmp_path)
+    alone = await module(checkout).ci(jobs=2)
+    _, plan_file, _ = cut(checkout, tmp_path)
     for index in (1, 2):
-        await run_shard(index, plan_file, endpoint)
-    summary = await verdict(plan_file, endpoint)
+        await run_shard(checkout, index, plan_file, endpoint)
+    summary = await verdict(checkout, plan_file, endpoint)
     assert statuses(summary) == statuses(alone)
     assert set(statuses(summary).values()) == {"passed"}
     assert "Shards (2):" in summary
@@ -329,25 +354,26 @@ async def test_the_verdict_of_two_shards_is_the_unsharded_runs(
 
 @pytest.mark.anyio
 async def test_a_failing_group_fails_the_verdict_as_it_fails_the_unsharded_run(
+    checkout: Path,
     engine: ShardEngine,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    shards, plan_file, _ = cut(tmp_path)
+    shards, plan_file, _ = cut(checkout, tmp_path)
     group = shards.plan.get("acme-logger:test[2/2]")
     whole = shards.base.get("acme-logger:test")
     engine.exit_codes = {whole.commands[0]: 1, group.commands[0]: 1}
     with pytest.raises(PipelineFailedError) as alone:
-        await module().ci(jobs=2)
+        await module(checkout).ci(jobs=2)
     failing = shards.shard_of(group.id).index
     for index in (1, 2):
         if index == failing:
             with pytest.raises(PipelineFailedError, match=re.escape(group.id)):
-                await run_shard(index, plan_file, endpoint)
+                await run_shard(checkout, index, plan_file, endpoint)
         else:
-            await run_shard(index, plan_file, endpoint)
+            await run_shard(checkout, index, plan_file, endpoint)
     with pytest.raises(VerdictFailedError) as judged:
-        await verdict(plan_file, endpoint)
+        await verdict(checkout, plan_file, endpoint)
     expected = {r.step_id: r.status for r in alone.value.run.results}
     assert {r.step_id: r.status for r in judged.value.gathered.run.results} == expected
     assert expected["acme-logger:test"] == "failed"
@@ -357,14 +383,15 @@ async def test_a_failing_group_fails_the_verdict_as_it_fails_the_unsharded_run(
 
 @pytest.mark.anyio
 async def test_a_shard_that_never_reported_fails_the_verdict_naming_it(
+    checkout: Path,
     engine: ShardEngine,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    shards, plan_file, _ = cut(tmp_path)
-    await run_shard(1, plan_file, endpoint)
+    shards, plan_file, _ = cut(checkout, tmp_path)
+    await run_shard(checkout, 1, plan_file, endpoint)
     with pytest.raises(VerdictFailedError) as judged:
-        await verdict(plan_file, endpoint)
+        await verdict(checkout, plan_file, endpoint)
     message = str(judged.value)
     assert message.startswith("verdict: ")
     assert "shard(s) 2/2 without a report" in message
@@ -374,50 +401,53 @@ async def test_a_shard_that_never_reported_fails_the_verdict_naming_it(
 
 @pytest.mark.anyio
 async def test_a_shards_flake_is_in_the_merged_summary(
+    checkout: Path,
     engine: ShardEngine,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    shards, plan_file, _ = cut(tmp_path)
+    shards, plan_file, _ = cut(checkout, tmp_path)
     group = shards.plan.get("acme-logger:test[1/2]")
     engine.junit = {group.commands[0]: FLAKY_JUNIT}
     for index in (1, 2):
-        await run_shard(index, plan_file, endpoint)
-    summary = await verdict(plan_file, endpoint)
+        await run_shard(checkout, index, plan_file, endpoint)
+    summary = await verdict(checkout, plan_file, endpoint)
     assert "Flaky tests (passed after a rerun): 1" in summary
     assert "acme-logger: tests.test_logger::test_flaky after 2 attempts" in summary
 
 
 @pytest.mark.anyio
 async def test_a_report_from_another_key_or_no_cache_at_all_is_refused(
+    checkout: Path,
     engine: ShardEngine,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    _, plan_file, _ = cut(tmp_path)
+    _, plan_file, _ = cut(checkout, tmp_path)
     for index in (1, 2):
-        await run_shard(index, plan_file, endpoint)
+        await run_shard(checkout, index, plan_file, endpoint)
     other_key = {"cache_signing_key": dag.set_secret("other", "another key")}
     with pytest.raises(VerdictFailedError, match="wrong signature"):
-        await verdict(plan_file, endpoint, **other_key)
+        await verdict(checkout, plan_file, endpoint, **other_key)
     with pytest.raises(ShardError, match=r"no artifact directory.*pass --cache-url"):
-        await module().verdict(shard_plan=plan_file, run_id=RUN_ID)
+        await module(checkout).verdict(shard_plan=plan_file, run_id=RUN_ID)
 
 
 @pytest.mark.anyio
 async def test_a_rerun_of_a_failed_shard_completes_the_verdict(
+    checkout: Path,
     engine: ShardEngine,
     s3: S3Client,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
     """GitHub's "re-run failed jobs": attempt 2 runs shard 2 only, shard 1 counts from 1."""
-    _, plan_file, _ = cut(tmp_path)
-    await run_shard(1, plan_file, endpoint)
-    await module().ci(
+    _, plan_file, _ = cut(checkout, tmp_path)
+    await run_shard(checkout, 1, plan_file, endpoint)
+    await module(checkout).ci(
         shard="2/2", shard_plan=plan_file, run_id=RUN_ID, run_attempt=2, **store(endpoint)
     )
-    summary = await module().verdict(
+    summary = await module(checkout).verdict(
         shard_plan=plan_file, run_id=RUN_ID, run_attempt=2, **store(endpoint)
     )
     assert "shard 1/2  passed" in summary
@@ -458,16 +488,17 @@ async def test_plan_on_dagger_cuts_as_the_native_plan_does(
 
 @pytest.mark.anyio
 async def test_the_verdict_keeps_the_history_the_next_plan_reads(
+    checkout: Path,
     engine: ShardEngine,
     s3: S3Client,
     endpoint: str,
     tmp_path: Path,
 ) -> None:
-    _, plan_file, _ = cut(tmp_path)
+    _, plan_file, _ = cut(checkout, tmp_path)
     # A push to main: the shards and the verdict write main's scope.
     for index in (1, 2):
-        await run_shard(index, plan_file, endpoint, cache_scope="main")
-    await verdict(plan_file, endpoint, cache_scope="main")
+        await run_shard(checkout, index, plan_file, endpoint, cache_scope="main")
+    await verdict(checkout, plan_file, endpoint, cache_scope="main")
     stored = s3.get_object(Bucket=BUCKET, Key="ci/main/history.json")
     assert set(stored["Metadata"]) == {"acme-sha256", "acme-signature"}
     history = json.loads(stored["Body"].read())
@@ -476,7 +507,9 @@ async def test_the_verdict_keeps_the_history_the_next_plan_reads(
 
     # A pull request from another branch plans from it (its own scope has none yet).
     pull_request = {"cache_scope": "feature/y", "cache_pull_request": True}
-    text = await module().plan(shards="2", format_="json", **store(endpoint, **pull_request))
+    text = await module(checkout).plan(
+        shards="2", format_="json", **store(endpoint, **pull_request)
+    )
     planned = json.loads(text)
     expected = {s["id"]: s["expected"] for shard in planned["shards"] for s in shard["steps"]}
     for step_id in ("acme-health:lint", "acme-logger:lint", "acme-health:build"):
@@ -485,14 +518,16 @@ async def test_the_verdict_keeps_the_history_the_next_plan_reads(
     # A fork's pull request reads only: its verdict writes no history.
     s3.delete_object(Bucket=BUCKET, Key="ci/main/history.json")
     with pytest.raises(ShardError, match="nowhere to put its report"):
-        await run_shard(1, plan_file, endpoint, cache_read_only=True)
-    await verdict(plan_file, endpoint, cache_scope="main", cache_read_only=True)
+        await run_shard(checkout, 1, plan_file, endpoint, cache_read_only=True)
+    await verdict(checkout, plan_file, endpoint, cache_scope="main", cache_read_only=True)
     keys = stored_keys(s3)
     assert not [k for k in keys if k.endswith("history.json")]
 
 
 @pytest.mark.anyio
-async def test_a_bad_cache_url_stops_plan_before_anything_runs(engine: ShardEngine) -> None:
+async def test_a_bad_cache_url_stops_plan_before_anything_runs(
+    checkout: Path, engine: ShardEngine
+) -> None:
     bad = dag.set_secret("cache-url", "https://elsewhere.example/x")
     with pytest.raises(RemoteCacheError, match="s3://BUCKET/PREFIX"):
-        await module().plan(shards="2", cache_url=bad, cache_scope="main")
+        await module(checkout).plan(shards="2", cache_url=bad, cache_scope="main")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import dagger
@@ -20,19 +20,22 @@ TAIL_LINES = 40
 
 
 class PipelineFailedError(Exception):
-    """One or more steps failed: the message lists every failed and blocked step."""
+    """One or more steps failed: the message lists every failed and blocked step, then the
+    summary and `notes` (lines about the run itself, such as where its report went)."""
 
-    def __init__(self, run: RunResult) -> None:
+    def __init__(self, run: RunResult, notes: Sequence[str] = ()) -> None:
         failed = ", ".join(r.step_id for r in run.failed)
-        super().__init__(f"{len(run.failed)} step(s) failed: {failed}\n{summary_text(run)}")
+        text = "\n".join([summary_text(run), *notes])
+        super().__init__(f"{len(run.failed)} step(s) failed: {failed}\n{text}")
         self.run = run
 
 
-def check_run(run: RunResult) -> str:
-    """The run's summary, or PipelineFailedError (one error for every failure) if any failed."""
+def check_run(run: RunResult, notes: Sequence[str] = ()) -> str:
+    """The run's summary and `notes`, or PipelineFailedError (one error for every failure,
+    with them) if any step failed."""
     if not run.ok:
-        raise PipelineFailedError(run)
-    return summary_text(run)
+        raise PipelineFailedError(run, notes)
+    return "\n".join([summary_text(run), *notes])
 
 
 @dataclass

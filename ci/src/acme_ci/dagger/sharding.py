@@ -192,8 +192,7 @@ async def run_shard(
     )
     store = ShardStore(await _tool(source, ws), cache)
     key = await store.put_report(identity, report)
-    stored = f"shard {shard}: report stored as {key}"
-    return f"{note}\n{check_run(replace(run, warnings=(*run.warnings, stored)))}"
+    return check_run(run, [note, f"shard {shard}: report stored as {key}"])
 
 
 async def _junit(plan: Plan, run: RunResult, executor: ContainerExecutor) -> dict[str, str]:
