@@ -29,6 +29,7 @@ from acme_ci.core.test_groups import SuiteTiming
 from acme_ci.core.workspace import parse_workspace
 from acme_ci.native.history import (
     load_durations,
+    load_test_seconds,
     load_test_timing,
     python_files,
     record_durations,
@@ -69,7 +70,11 @@ def test_a_fold_counts_what_ran_and_times_each_test_file() -> None:
     )
     assert dict(first.durations) == {"util:test": 8.0, "util:lint": 1.0}
     assert first.timings == {
-        "util": SuiteTiming({"tests/test_a.py": 2.0, "tests/test_b.py": 4.0}, 2.0)
+        "util": SuiteTiming(
+            {"tests/test_a.py": 2.0, "tests/test_b.py": 4.0},
+            2.0,
+            {"tests/test_a.py::t": 2.0, "tests/test_b.py::t": 4.0},
+        )
     }
     second = folded(
         first,
@@ -80,7 +85,9 @@ def test_a_fold_counts_what_ran_and_times_each_test_file() -> None:
     )
     assert second.durations["util:test"] == 7.0
     assert second.timings["util"] == SuiteTiming(
-        {"tests/test_a.py": 3.0, "tests/test_b.py": 2.0}, 2.0
+        {"tests/test_a.py": 3.0, "tests/test_b.py": 2.0},
+        2.0,
+        {"tests/test_a.py::t": 3.0, "tests/test_b.py::t": 2.0},
     )
     # An unreadable report times nothing, but the step's seconds still count.
     third = folded(
@@ -112,15 +119,18 @@ def test_the_fold_is_the_native_histories(runs: list[tuple[float, float, float]]
             )
             record_durations(state, RunResult(PLAN, (result,), step))
             record_test_timings(state, root, PLAN, [result], files)
-        native_timing = load_test_timing(state, "util", files["util"])
+        native = load_test_timing(state, "util", files["util"])
+        assert native is not None
+        tests = load_test_seconds(state, "util", files["util"])
         stored = history_from_document(history_document(history))
         assert dict(stored.durations) == load_durations(state)
-        assert stored.timings["util"] == native_timing
+        assert stored.timings["util"] == SuiteTiming(native.files, native.overhead, tests)
 
 
 def test_the_document_reads_back_and_a_bad_one_is_refused() -> None:
     history = History(
-        {"util:test[1/2]": 3.25}, {"util": SuiteTiming({"tests/test_a.py": 1.5}, 0.5)}
+        {"util:test[1/2]": 3.25},
+        {"util": SuiteTiming({"tests/test_a.py": 1.5}, 0.5, {"tests/test_a.py::t[1]": 1.5})},
     )
     assert history_from_document(history_document(history)) == history
     bad: list[Any] = [None, {"format": "other"}, {**history_document(history), "timings": 3}]
@@ -132,12 +142,18 @@ def test_the_document_reads_back_and_a_bad_one_is_refused() -> None:
 def test_a_checkout_plans_with_its_own_test_files_and_sizes() -> None:
     stored = History(
         {"util:lint": 1.0},
-        {"util": SuiteTiming({"tests/test_a.py": 1.0, "tests/test_gone.py": 9.0}, 0.5)},
+        {
+            "util": SuiteTiming(
+                {"tests/test_a.py": 1.0, "tests/test_gone.py": 9.0},
+                0.5,
+                {"tests/test_a.py::t": 1.0, "tests/test_gone.py::t": 9.0},
+            )
+        },
     )
     fitted = for_checkout(stored, FILES, {"util": 10, "api": 20})
     assert fitted == History(
         {"util:lint": 1.0},
-        {"util": SuiteTiming({"tests/test_a.py": 1.0}, 0.5)},
+        {"util": SuiteTiming({"tests/test_a.py": 1.0}, 0.5, {"tests/test_a.py::t": 1.0})},
         {"util": 10, "api": 20},
     )
 

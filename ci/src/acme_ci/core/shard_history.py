@@ -23,7 +23,7 @@ from acme_ci.core.plan import Plan
 from acme_ci.core.remote_cache import RemoteLocation
 from acme_ci.core.scheduler import StepResult
 from acme_ci.core.shards import History
-from acme_ci.core.test_groups import SuiteTiming, suite_timing
+from acme_ci.core.test_groups import NODE_SEP, SuiteTiming, seconds_per_test, suite_timing
 
 HISTORY_FORMAT = "acme-ci history 1"
 HISTORY_NAME = "history.json"
@@ -59,14 +59,16 @@ def for_checkout(
     stored: History, python_files: Mapping[str, frozenset[str]], sizes: Mapping[str, int]
 ) -> History:
     """The stored history as this checkout plans with it: each suite's timing limited to the
-    test files it still has (a deleted file is never named to pytest), and its sizes."""
-    timings = {
-        package: SuiteTiming(
-            {f: s for f, s in timing.files.items() if f in python_files.get(package, ())},
+    test files it still has (a deleted file, or its tests, is never named to pytest), and
+    its sizes."""
+    timings = {}
+    for package, timing in stored.timings.items():
+        present = python_files.get(package, frozenset())
+        timings[package] = SuiteTiming(
+            {f: s for f, s in timing.files.items() if f in present},
             timing.overhead,
+            {t: s for t, s in timing.tests.items() if t.partition(NODE_SEP)[0] in present},
         )
-        for package, timing in stored.timings.items()
-    }
     return History(stored.durations, timings, sizes)
 
 
@@ -78,8 +80,8 @@ def folded(
     python_files: Mapping[str, Iterable[str]],
 ) -> History:
     """`history` with what `executed` measured: the seconds of every step that ran (passed
-    or failed; a cache hit says nothing), and each test step's per-file seconds from its
-    JUnit report in `junit` (by step id; a group's own included)."""
+    or failed; a cache hit says nothing), and each test step's seconds per file and per
+    test from its JUnit report in `junit` (by step id; a group's own included)."""
     durations = dict(history.durations)
     timings = dict(history.timings)
     for result in executed:
@@ -90,13 +92,15 @@ def folded(
         text = junit.get(result.step_id)
         if step.task != "test" or text is None:
             continue
+        files = tuple(python_files.get(step.package, ()))
         try:
-            measured = suite_timing(
-                text, result.duration, python_files.get(step.package, ()), step.workdir
-            )
+            measured = suite_timing(text, result.duration, files, step.workdir)
+            tests = seconds_per_test(text, files, step.workdir)
         except ParseError:
             continue
-        timings[step.package] = _fold_timing(timings.get(step.package), measured)
+        timings[step.package] = _fold_timing(
+            timings.get(step.package), SuiteTiming(measured.files, measured.overhead, tests)
+        )
     return History(durations, timings, history.sizes)
 
 
@@ -107,21 +111,30 @@ def _fold(old: float | None, new: float) -> float:
 def _fold_timing(old: SuiteTiming | None, measured: SuiteTiming) -> SuiteTiming:
     if old is None:
         return measured
-    files = dict(old.files)
-    for name, seconds in measured.files.items():
-        files[name] = _fold(files.get(name), seconds)
-    return SuiteTiming(files, _fold(old.overhead, measured.overhead))
+    return SuiteTiming(
+        _folded(old.files, measured.files),
+        _fold(old.overhead, measured.overhead),
+        _folded(old.tests, measured.tests),
+    )
+
+
+def _folded(old: Mapping[str, float], new: Mapping[str, float]) -> dict[str, float]:
+    merged = dict(old)
+    for name, seconds in new.items():
+        merged[name] = _fold(merged.get(name), seconds)
+    return merged
 
 
 def history_document(history: History) -> dict[str, Any]:
     """The history as JSON data (durations and timings; sizes are the checkout's own)."""
     return {
         "format": HISTORY_FORMAT,
-        "durations": {k: round(v, 3) for k, v in sorted(history.durations.items())},
+        "durations": _rounded(history.durations),
         "timings": {
             package: {
                 "overhead": round(timing.overhead, 3),
-                "files": {k: round(v, 3) for k, v in sorted(timing.files.items())},
+                "files": _rounded(timing.files),
+                "tests": _rounded(timing.tests),
             }
             for package, timing in sorted(history.timings.items())
         },
@@ -138,9 +151,14 @@ def history_from_document(document: Any) -> History:
             str(package): SuiteTiming(
                 {str(k): float(v) for k, v in timing["files"].items()},
                 float(timing["overhead"]),
+                {str(k): float(v) for k, v in timing["tests"].items()},
             )
             for package, timing in document["timings"].items()
         }
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise HistoryError(f"unreadable history ({type(error).__name__}: {error})") from error
     return History(durations, timings)
+
+
+def _rounded(seconds: Mapping[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in sorted(seconds.items())}
