@@ -136,7 +136,8 @@ def test_two_shards_one_after_another_reach_the_unsharded_verdict(
     plan = plan_file(repo, 2, capsys)
     reports = tmp_path / "reports"
     codes = [shard(repo, k, 2, plan, reports) for k in (1, 2)]
-    assert sorted(codes) == ([0, 1] if broken else [0, 0])
+    # A shard's own exit code is its own steps' (the broken test fails util's lint too).
+    assert (1 in codes) if broken else codes == [0, 0]
     assert sorted(p.name for p in reports.iterdir()) == ["shard-1-of-2.json", "shard-2-of-2.json"]
     capsys.readouterr()
     merged = tmp_path / "merged.json"

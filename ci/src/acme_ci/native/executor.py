@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -22,6 +24,7 @@ if TYPE_CHECKING:  # loaded only when a remote cache is configured (runner.run_n
 
 TAIL_LINES = 40
 STEP_TIMEOUT = 1800.0
+MYPY_CACHE_TIMEOUT = 120.0
 
 
 @dataclass
@@ -56,6 +59,32 @@ class NativeExecutor:
         env.setdefault("MYPY_CACHE_DIR", str(self.root / ".acme" / "mypy-cache"))
         env.update(step.env)
         return env
+
+    def prepare_mypy_cache(self, steps: Sequence[Step]) -> None:
+        """Create the shared mypy cache once, before steps may start mypy together.
+
+        Two mypy processes that create its sqlite databases at the same moment fail, one of
+        them with an INTERNAL ERROR ("database is locked"): every cold run's first two lint
+        steps did, now and then. Sharing databases that exist is safe, so one `mypy -c pass`
+        (0.4 s; it only checks builtins, which the steps then find cached) creates them
+        where the first step that runs mypy would. Nothing when the cache exists, or when
+        mypy cannot run (the step then says why).
+        """
+        first = next((s for s in steps if any(argv[:1] == ("mypy",) for argv in s.commands)), None)
+        if first is None:
+            return
+        env = self.environment(first)
+        if Path(env["MYPY_CACHE_DIR"]).exists():
+            return
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["mypy", "-c", "pass"],
+                cwd=self.root / first.workdir,
+                env=env,
+                capture_output=True,
+                timeout=MYPY_CACHE_TIMEOUT,
+                check=False,
+            )
 
     def key_of(self, step: Step) -> str | None:
         """The step's cache key (computed once), None without a cache."""

@@ -113,6 +113,7 @@ def run_native(
 
         listed = executor.hasher.files if executor.hasher is not None else None
         unseen_first = biggest_packages_first(root, plan, expected, listed)
+        executor.prepare_mypy_cache(plan.steps)
         result = anyio.run(
             _run, plan, executor, jobs, on_event, expected, longest_chain_first, unseen_first
         )
