@@ -76,7 +76,7 @@ class VerdictFailedError(Exception):
 async def listed_files(source: dagger.Directory) -> tuple[str, ...]:
     """The source's files as git lists them (ignored ones left out)."""
     out = await git_container(source).with_exec([*GIT, *LIST_FILES]).stdout()
-    return changes.changed_paths(out)
+    return changes.changed_paths(out)  # NUL-terminated paths, read as git's other answers
 
 
 def _under(path: str, directory: str) -> bool:
