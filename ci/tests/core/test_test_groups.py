@@ -133,7 +133,9 @@ def test_each_test_is_timed_by_its_node_id() -> None:
         ("ci.tests.native.test_cli_ci.TestRuns.Inner", "test_warm", "0.25"),
         ("elsewhere.test_x", "test_y", "2.0"),
         ("", "test_bare", "0.5"),
-    )
+    ).replace("</testsuite>", '<testcase classname="tests.test_docs" time="7"/></testsuite>')
+    # A testcase without a name (not pytest's) is in no file and no test.
+    assert suite_timing(text, 20.0, FILES, "ci").files["tests/test_docs.py"] == 2.0
     assert seconds_per_test(text, FILES, "ci") == {
         "tests/test_docs.py::test_links": 2.0,
         "tests/native/test_cli_ci.py::TestRuns::test_cold[a b-1]": 3.0,
@@ -247,6 +249,34 @@ def test_a_file_longer_than_a_group_is_shared_out_by_its_tests() -> None:
         ("tests/test_big.py::TestX::test_b[1]",),
         ("tests/test_big.py::test_c",),
     ]
+
+
+def test_a_file_is_shared_out_by_its_tests_only_when_it_outgrows_a_groups_room() -> None:
+    tests = {
+        "tests/test_big.py::test_a": 2.5,
+        "tests/test_big.py::test_b": 2.5,
+        "tests/test_small.py::test_d": 6.5,
+        "tests/test_small.py::test_e": 6.5,
+    }
+
+    def units(timing: SuiteTiming, target: float) -> list[str]:
+        return sorted(unit for group in split_suite(timing, target) for unit in group.files)
+
+    # A room of exactly nothing (the overhead takes a whole group): files stay whole.
+    none = SuiteTiming({"tests/test_big.py": 18.0, "tests/test_small.py": 2.0}, 6.0, tests)
+    assert units(none, 18.0) == ["tests/test_big.py", "tests/test_small.py"]
+    # Half a second of room: both files outgrow it and go test by test.
+    tight = SuiteTiming(none.files, 5.5, tests)
+    assert units(tight, 18.0) == sorted(tests)
+    # A file exactly as long as the room fits in it: whole.
+    exact = SuiteTiming({"tests/test_big.py": 5.0, "tests/test_small.py": 13.0}, 1.0, tests)
+    assert units(exact, 18.0) == ["tests/test_big.py", *sorted(tests)[2:]]
+
+
+def test_a_small_room_still_counts_groups_by_it() -> None:
+    """Half a second of room and 2.5 s of files: 5 groups, not as many as the cap allows."""
+    files = {f"tests/test_{i:02}.py": 0.125 for i in range(20)}
+    assert len(split_suite(SuiteTiming(files, 0.125), 1.875)) == 5
 
 
 def test_a_split_suite_has_two_groups_at_least() -> None:

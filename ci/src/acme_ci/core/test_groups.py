@@ -113,17 +113,17 @@ def seconds_per_test(
 def _timed_cases(
     junit_text: str, python_files: Iterable[str], package_path: str
 ) -> Iterator[tuple[float, str | None]]:
-    """Each testcase's seconds and node id (None: in no file of the package)."""
+    """Each testcase's seconds and node id (None: in no file of the package, or nameless)."""
     import xml.etree.ElementTree as ET  # here: only a run that tested reads a report
 
     modules = _module_names(python_files, package_path)
     for case in ET.fromstring(junit_text).iter("testcase"):
-        classname = case.get("classname")
+        classname, name = case.get("classname"), case.get("name")
         found = _file_of(classname, modules) if classname else None
         node = None
-        if found is not None:
+        if found is not None and name:
             path, classes = found
-            node = NODE_SEP.join([path, *classes, case.get("name", "")])
+            node = NODE_SEP.join([path, *classes, name])
         yield _seconds(case.get("time")), node
 
 
