@@ -7,12 +7,20 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from acme_ci.core.affected import select_all
 from acme_ci.core.plan import make_plan
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.executor import NativeExecutor
 
 from ..conftest import Repo
+
+
+@pytest.fixture(autouse=True)
+def own_mypy_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The generated workspace's own cache: a pipeline running this suite sets its own."""
+    monkeypatch.delenv("MYPY_CACHE_DIR", raising=False)
 
 
 def test_two_lint_steps_starting_together_on_a_cold_cache_both_pass(repo: Repo) -> None:
