@@ -1,5 +1,6 @@
 """Shard reports where the verdict finds them: files in a directory (a CI artifact), and
-objects in the remote cache, signed like its entries (acme_ci.core.shard_report names them).
+objects in the remote cache, signed like its entries (acme_ci.core.shard_report names them,
+acme_ci.entries.shard_store moves and checks them).
 
 A report is written once its shard's steps have ended, so a report that exists is whole;
 a shard that dies first leaves none, and the verdict names it.
@@ -9,20 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from acme_ci.core.remote_cache import entry_metadata, entry_problem, parse_cache_url
+from acme_ci.core.remote_cache import parse_cache_url
 from acme_ci.core.shard_report import (
     ShardReport,
-    ShardReportError,
     report_document,
     report_from_document,
     report_name,
-    report_object_key,
 )
 from acme_ci.core.shards import ShardId
+from acme_ci.entries.shard_store import RunIdentity, get_reports, put_report
 from acme_ci.native.atomic import replace_text
 
 if TYPE_CHECKING:
@@ -31,14 +30,6 @@ if TYPE_CHECKING:
     from acme_ci.native.remote_cache import RemoteSettings
 
 REPORT_GLOB = "shard-*-of-*.json"
-
-
-@dataclass(frozen=True)
-class RunIdentity:
-    """The run a shard belongs to, and which attempt of it (GitHub's re-runs)."""
-
-    run_id: str
-    attempt: int
 
 
 def run_identity(run_id: str | None, env: Mapping[str, str]) -> RunIdentity | None:
@@ -85,7 +76,8 @@ def _shard_named(name: str) -> ShardId | None:
 
 
 class RemoteReports:
-    """Shard reports in the remote cache: this run's scope, under `runs/<run id>/`."""
+    """Shard reports in the remote cache: this run's scope, under `runs/<run id>/` (the
+    objects and their signatures are acme_ci.entries.shard_store's, the Dagger shell's too)."""
 
     def __init__(
         self, settings: RemoteSettings, identity: RunIdentity, client: S3Client | None = None
@@ -106,56 +98,26 @@ class RemoteReports:
             self._client = s3_client(self.settings.connect_timeout, self.settings.read_timeout)
         return self._client
 
-    def key(self, shard: ShardId, attempt: int) -> str:
-        return report_object_key(self.location, self.scope, self.identity.run_id, attempt, shard)
-
     def store(self, report: ShardReport) -> str:
         """Upload the report under this run and attempt, signed; its object key. Raises
         what boto3 raises when the store fails."""
-        key = self.key(report.shard, self.identity.attempt)
-        content = json.dumps(report_document(report)).encode()
-        self.client().put_object(
-            Bucket=self.location.bucket,
-            Key=key,
-            Body=content,
-            Metadata=entry_metadata(key, content, self.settings.signing_key),
+        return put_report(
+            self.client(),
+            self.location,
+            self.scope,
+            self.identity,
+            report,
+            self.settings.signing_key,
         )
-        return key
 
     def fetch(self, shards: Sequence[ShardId]) -> tuple[list[ShardReport], dict[ShardId, str]]:
         """Each shard's report from the newest attempt of this run that has one (a re-run of
         failed jobs re-runs only those shards); and, by shard, why a report is not used."""
-        reports: list[ShardReport] = []
-        problems: dict[ShardId, str] = {}
-        for shard in shards:
-            try:
-                found = self._newest(shard)
-            except ShardReportError as error:
-                problems[shard] = str(error)
-                continue
-            except Exception as error:  # any store failure: this shard has no usable report
-                problems[shard] = f"its report could not be read ({type(error).__name__}: {error})"
-                continue
-            if found is not None:
-                reports.append(found)
-        return reports, problems
-
-    def _newest(self, shard: ShardId) -> ShardReport | None:
-        client = self.client()
-        for attempt in range(self.identity.attempt, 0, -1):
-            key = self.key(shard, attempt)
-            try:
-                answer = client.get_object(Bucket=self.location.bucket, Key=key)
-            except client.exceptions.NoSuchKey:
-                continue
-            content = answer["Body"].read()
-            problem = entry_problem(
-                key, content, dict(answer.get("Metadata", {})), self.settings.signing_key
-            )
-            if problem is not None:
-                raise ShardReportError(f"its report {key} is not used: {problem}")
-            try:
-                return report_from_document(json.loads(content))
-            except ValueError as error:
-                raise ShardReportError(f"its report {key} cannot be read ({error})") from error
-        return None
+        return get_reports(
+            self.client(),
+            self.location,
+            self.scope,
+            self.identity,
+            shards,
+            self.settings.signing_key,
+        )
