@@ -31,7 +31,10 @@ from acme_ci.native.sharding import shard_plan_for
 def run_shard(args: argparse.Namespace, root: Path, ws: Workspace) -> int:
     """Run shard `args.shard`; ShardError (and the usual usage errors) for bad flags."""
     if args.runner == "dagger":
-        raise ShardError("--shard runs natively: the Dagger module has no --shard yet")
+        raise ShardError(
+            "--shard runs natively here; on Dagger a shard is `dagger call ci --shard K/N "
+            "--shard-plan FILE --run-id ID` (docs/dagger.md)"
+        )
     shard = parse_shard(args.shard)
     shards = shard_plan_for(
         root,
