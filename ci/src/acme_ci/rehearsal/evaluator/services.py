@@ -111,9 +111,14 @@ class Services:
                 async with anyio.create_task_group() as group:
                     for alias, service in container.bindings:
                         group.start_soon(self._attach, service, network, alias, held)
-            except* dagger.QueryError as failed:
+            except BaseExceptionGroup as failed:
                 # As the engine answers: one query error naming every service that failed.
-                raise query_error("\n".join(str(e) for e in _leaves(failed))) from failed
+                # (Not `except*`: before Python 3.11.4 a plain exception raised there was
+                # wrapped in a group again, gh-103590, and the stand-ins run Debian's 3.11.2.)
+                leaves = _leaves(failed)
+                if not all(isinstance(error, dagger.QueryError) for error in leaves):
+                    raise
+                raise query_error("\n".join(str(e) for e in leaves)) from failed
             yield network
         finally:
             for key, name in held:
@@ -224,9 +229,9 @@ class Services:
             )
 
 
-def _leaves(group: BaseExceptionGroup[dagger.QueryError]) -> list[dagger.QueryError]:
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     """Every error in `group`, however nested."""
-    found: list[dagger.QueryError] = []
+    found: list[BaseException] = []
     for error in group.exceptions:
         found.extend(_leaves(error) if isinstance(error, BaseExceptionGroup) else [error])
     return found
