@@ -11,13 +11,13 @@ import pytest
 from acme_ci.core.affected import select_all
 from acme_ci.core.plan import make_plan
 from acme_ci.core.scheduler import StepResult
+from acme_ci.core.shard_history import package_python_files
 from acme_ci.native.cli import main
 from acme_ci.native.discover import load_workspace
 from acme_ci.native.history import (
     load_test_seconds,
     load_test_timing,
     package_sizes,
-    python_files,
     record_test_timings,
 )
 from acme_ci.native.runner import repository_files
@@ -115,7 +115,7 @@ def test_package_sizes_and_python_files_are_read_by_package(repo: Repo) -> None:
     assert sizes["util"] > 30_000 > sizes["core"] > 0
     listed = repository_files(repo.root)
     assert package_sizes(repo.root, plan, listed) == sizes
-    found = python_files(plan, listed)
+    found = package_python_files(plan, listed)
     assert found["util"] == {"src/util/__init__.py", "tests/test_basic.py"}
     assert "data.txt" not in " ".join(found["util"])
     assert package_sizes(repo.root.parent, plan) is None  # outside a repository, no list

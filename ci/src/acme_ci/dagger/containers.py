@@ -270,17 +270,20 @@ def s3_service() -> dagger.Service:
     )
 
 
-def postgres_service() -> dagger.Service:
-    """A throwaway PostgreSQL 15 (database and user `acme`)."""
+def postgres_server() -> dagger.Container:
+    """PostgreSQL 15 as its official image starts it: database and user `acme`."""
     return (
         dag.container()
         .from_(POSTGRES_IMAGE)
         .with_env_variable("POSTGRES_USER", "acme")
         .with_env_variable("POSTGRES_PASSWORD", "acme")
         .with_env_variable("POSTGRES_DB", "acme")
-        .with_exposed_port(POSTGRES_PORT)
-        .as_service(use_entrypoint=True)
     )
+
+
+def postgres_service() -> dagger.Service:
+    """A throwaway PostgreSQL 15 (database and user `acme`)."""
+    return postgres_server().with_exposed_port(POSTGRES_PORT).as_service(use_entrypoint=True)
 
 
 def kafka_service() -> dagger.Service:

@@ -349,15 +349,7 @@ class AcmeCi:
 
         Cache: never replayed: maintenance runs against its targets on every call.
         """
-        targets = Targets(
-            database_url,
-            aws_access_key_id,
-            aws_secret_access_key,
-            s3_endpoint_url,
-            s3_bucket,
-            kafka_bootstrap_servers,
-            rehearsal,
-        )
+        targets = Targets.from_arguments(locals())
         await refuse_empty(targets.secrets())
         ws = await self._workspace()
         return await maintain(ws, self.source, targets, cleanup, verbose=log_operations)
@@ -397,15 +389,7 @@ class AcmeCi:
 
         Cache: never replayed: publishes, maintains and deploys on every call.
         """
-        targets = Targets(
-            database_url,
-            aws_access_key_id,
-            aws_secret_access_key,
-            s3_endpoint_url,
-            s3_bucket,
-            kafka_bootstrap_servers,
-            rehearsal,
-        )
+        targets = Targets.from_arguments(locals())
         await refuse_empty(
             {"--password": password, "--kubeconfig": kubeconfig, **targets.secrets()}
         )

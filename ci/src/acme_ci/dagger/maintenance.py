@@ -9,21 +9,22 @@ systems maintained (the database, else the S3 bucket), never in a cache volume o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, TypeAlias
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Annotated, Any, TypeAlias
 
 import dagger
 from dagger import Doc, dag
 
 from acme_ci.core.workspace import Workspace
 from acme_ci.dagger.containers import (
-    POSTGRES_IMAGE,
     POSTGRES_PORT,
     S3_PORT,
     SRC,
     TEST_AWS_KEY,
     once_per_call,
     package_env,
+    postgres_server,
     s3_service,
 )
 
@@ -96,6 +97,13 @@ class Targets:
     def __post_init__(self) -> None:
         self.check()
 
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> Targets:
+        """The targets a function's arguments name (its `locals()`), read by field name:
+        `maintenance` and `cd` declare the flags themselves, for `dagger call`."""
+        names = [f.name for f in fields(cls) if f.name in arguments]
+        return cls(**{name: arguments[name] for name in names})
+
     def secrets(self) -> dict[str, dagger.Secret | None]:
         """The credentials, by the flag that gives each."""
         return {
@@ -156,11 +164,7 @@ def subsystems_to_run(targets: Targets, cleanup: bool) -> tuple[str, ...]:
 def rehearsal_database() -> dagger.Service:
     """A throwaway PostgreSQL 15 whose data (and so the journal) outlives the call."""
     return (
-        dag.container()
-        .from_(POSTGRES_IMAGE)
-        .with_env_variable("POSTGRES_USER", "acme")
-        .with_env_variable("POSTGRES_PASSWORD", "acme")
-        .with_env_variable("POSTGRES_DB", "acme")
+        postgres_server()
         # A subdirectory: the entrypoint's initdb wants an empty directory it owns.
         .with_env_variable("PGDATA", f"{PGDATA_MOUNT}/pgdata")
         # LOCKED: two rehearsals at once must not run two servers on one data directory.

@@ -136,19 +136,6 @@ def _folded(old: Mapping[str, float], new: Mapping[str, float]) -> dict[str, flo
     return {k: round(v, 3) for k, v in sorted(merged.items())}
 
 
-def python_files(plan: Plan, files: Sequence[str]) -> dict[str, frozenset[str]]:
-    """Each planned package's Python files among `files` (root-relative), relative to the
-    package (a test step's workdir is its package)."""
-    found: dict[str, frozenset[str]] = {}
-    for step in plan.steps:
-        if step.task == "test":
-            prefix = "" if step.workdir in ("", ".") else step.workdir.rstrip("/") + "/"
-            found[step.package] = frozenset(
-                f.removeprefix(prefix) for f in files if f.startswith(prefix) and f.endswith(".py")
-            )
-    return found
-
-
 def package_sizes(
     root: Path, plan: Plan, files: Sequence[str] | None = None
 ) -> dict[str, int] | None:

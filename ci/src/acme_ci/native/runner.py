@@ -20,7 +20,6 @@ from acme_ci.native.executor import NativeExecutor
 from acme_ci.native.history import (
     biggest_packages_first,
     load_durations,
-    python_files,
     record_durations,
     record_test_timings,
 )
@@ -134,8 +133,11 @@ def _record_test_timings(
     tested = [r for r in result.results if r.status in ("passed", "failed")]
     if not any(plan.get(r.step_id).task == "test" for r in tested):
         return
+    # Here, not at the top: a warm run (every step cached) never loads the shard modules.
+    from acme_ci.core.shard_history import package_python_files
+
     files = executor.hasher.files if executor.hasher is not None else repository_files(root)
-    record_test_timings(state, root, plan, tested, python_files(plan, files))
+    record_test_timings(state, root, plan, tested, package_python_files(plan, files))
 
 
 def _from_local_cache(

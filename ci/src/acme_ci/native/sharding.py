@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from acme_ci.core.plan import Plan
+from acme_ci.core.shard_history import package_python_files
 from acme_ci.core.shard_plan_format import shard_plan_from_document
 from acme_ci.core.shards import History, ShardError, ShardPlan, make_shard_plan
 from acme_ci.core.test_groups import SuiteTiming
@@ -17,7 +18,6 @@ from acme_ci.native.history import (
     load_test_seconds,
     load_test_timing,
     package_sizes,
-    python_files,
 )
 from acme_ci.native.runner import SelectionRequest, plan_for, repository_files
 
@@ -35,7 +35,7 @@ def shard_plan_for(
     else cut here into `count` shards (None: auto) by this checkout's history."""
     base = plan_for(root, ws, request)
     files = repository_files(root)
-    packages = python_files(base, files)
+    packages = package_python_files(base, files)
     if plan_file is not None:
         try:
             document = json.loads(Path(plan_file).read_text(encoding="utf-8"))

@@ -19,6 +19,7 @@ from pathlib import Path
 from acme_ci.core.report import report_data, report_markdown
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.shard_gather import GatheredRun, gather
+from acme_ci.core.shard_history import package_python_files
 from acme_ci.core.shard_report import ShardReport
 from acme_ci.core.shards import (
     TARGET_SHARD_SECONDS,
@@ -38,7 +39,7 @@ from acme_ci.native.commands.common import (
     usage_error,
 )
 from acme_ci.native.discover import STATE_DIR
-from acme_ci.native.history import python_files, record_durations, record_test_timings
+from acme_ci.native.history import record_durations, record_test_timings
 from acme_ci.native.runner import repository_files
 from acme_ci.native.shard_reports import RemoteReports, read_report_files, run_identity
 from acme_ci.native.sharding import shard_plan_for
@@ -112,7 +113,7 @@ def _keep(root: Path, shards: ShardPlan, gathered: GatheredRun) -> None:
     record_durations(state, RunResult(shards.plan, gathered.executed, gathered.run.duration))
     tested = [r for r in gathered.executed if r.status in ("passed", "failed")]
     if any(shards.plan.get(r.step_id).task == "test" for r in tested):
-        files = python_files(shards.plan, repository_files(root))
+        files = package_python_files(shards.plan, repository_files(root))
         record_test_timings(state, root, shards.plan, tested, files)
 
 
