@@ -165,8 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runner-start", type=float, default=RUNNER_START)
     parser.add_argument("--repo", type=Path, default=Path(__file__).resolve().parents[1])
     args = parser.parse_args(argv)
+    print(f"shard benchmark: median of {args.runs} runs, {args.select}", flush=True)
     if shutil.which("taskset") is None:
         parser.error("taskset (util-linux) is needed to confine each process to one core")
+    if shutil.which("uv") is None:
+        # The acme-ci suite runs uv: without it every run fails, and its walls mean nothing.
+        parser.error("uv is not on PATH: run this as `uv run --frozen python bench/shard_bench.py`"
+                     " with uv on PATH (./pipeline.sh puts it at .acme/bootstrap/bin)")  # fmt: skip
     select = args.select.split()
 
     import boto3
@@ -199,7 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"(a) cold, {args.shards} shards on a core each, run {i + 1} ...", flush=True)
                 clear_local(root)
                 cold_sharded.append(bench.sharded(f"cold-{i}")[0])
+            report("(a) cold", cold_one, cold_sharded, args.shards)
             paper = on_paper(root, select, args.target, args.runner_start)
+            print(f"\n(b) on paper, from the recorded durations (target {args.target:g}s, "
+                  f"runner start {args.runner_start:g}s):")  # fmt: skip
+            for line in paper:
+                print(f"  {line}", flush=True)
             warm_one: list[Timed] = []
             warm_sharded: list[Timed] = []
             print("(c) filling the caches ...", flush=True)
@@ -209,26 +219,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"(c) warm run {i + 1} ...", flush=True)
                 warm_one.append(bench.unsharded("one-warm"))
                 warm_sharded.append(bench.sharded("warm")[0])
+            report("(c) warm", warm_one, warm_sharded, args.shards)
     finally:
         server.stop()
-
-    print(f"\nshard benchmark: median of {args.runs} runs, {' '.join(select)}")
-    report("(a) cold", cold_one, cold_sharded, args.shards)
-    print(f"\n(b) on paper, from the recorded durations (target {args.target:g}s, runner start "
-          f"{args.runner_start:g}s):")  # fmt: skip
-    for line in paper:
-        print(f"  {line}")
-    report("(c) warm", warm_one, warm_sharded, args.shards)
     return 0
 
 
 def report(title: str, one: list[Timed], sharded: list[Timed], shards: int) -> None:
     single = statistics.median(t.seconds for t in one)
     split = statistics.median(t.seconds for t in sharded)
-    failed = "" if all(t.ok for t in [*one, *sharded]) else "  (a run failed)"
+    failures = sum(not t.ok for t in one), sum(not t.ok for t in sharded)
+    failed = (
+        f"  (FAILED runs, figures not comparable: {failures[0]} unsharded, {failures[1]} sharded)"
+        if any(failures)
+        else ""
+    )
     print(
         f"\n{title}: unsharded on one core {single:.2f}s; {shards} shards on a core each, "
-        f"verdict included, {split:.2f}s; sharded / unsharded {split / single:.2f}{failed}"
+        f"verdict included, {split:.2f}s; sharded / unsharded {split / single:.2f}{failed}",
+        flush=True,
     )
 
 

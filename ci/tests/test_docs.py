@@ -224,14 +224,35 @@ def test_heading_anchors_follow_githubs_rules() -> None:
 
 def pipeline_examples(text: str) -> list[list[str]]:
     """The arguments after `./pipeline.sh` of every example: command lines of code blocks
-    (comments dropped) and inline code spans."""
+    (comments dropped) and inline code spans, up to a redirection or pipe (`> FILE`, `| jq`:
+    the shell's, not the pipeline's)."""
     commands = [
         line.strip().split(" #", 1)[0]
         for line in text.splitlines()
         if line.strip().startswith("./pipeline.sh ")
     ]
     commands += re.findall(r"`(\./pipeline\.sh [^`]*)`", text)
-    return [shlex.split(command)[1:] for command in commands]
+    return [pipeline_arguments(command) for command in commands]
+
+
+def pipeline_arguments(command: str) -> list[str]:
+    """`./pipeline.sh`'s own arguments in one shell command line."""
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    words = list(lexer)
+    shell = next((i for i, word in enumerate(words) if set(word) <= set("<>|&;")), len(words))
+    return words[1:shell]
+
+
+def test_an_example_ends_where_the_shell_takes_over() -> None:
+    assert pipeline_arguments("./pipeline.sh plan --all --format json > plan.json") == [
+        "plan",
+        "--all",
+        "--format",
+        "json",
+    ]
+    assert pipeline_arguments("./pipeline.sh plan --all|jq .") == ["plan", "--all"]
+    assert pipeline_arguments("./pipeline.sh ci --package 'a b'") == ["ci", "--package", "a b"]
 
 
 def parse_error(argv: list[str]) -> str | None:

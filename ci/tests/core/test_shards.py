@@ -196,10 +196,25 @@ def test_a_long_suite_is_split_into_groups_before_packing() -> None:
     assert shards.plan.get("user:build").needs == ("user:lint", *ids, *before[2:])
     assert shards.base == PLAN
     assert sorted(s.expected for s in shards.shards) == [28.0, 28.0]
-    # A timed suite under the target, or another package's timing, splits nothing.
-    assert make_shard_plan(PLAN, history, 2, target=42.0).groups == {}
+    # A timed suite under the target (and the mean shard), or another package's timing,
+    # splits nothing.
+    assert make_shard_plan(PLAN, history, None, target=42.0).groups == {}
+    assert make_shard_plan(PLAN, history, 1, target=42.0).groups == {}
     lint_only = Plan((step("user:lint"),))
     assert make_shard_plan(lint_only, history, 1, target=1.0).groups == {}
+
+
+def test_a_suite_longer_than_the_mean_shard_is_split_when_the_count_is_given() -> None:
+    timing = SuiteTiming({f"tests/test_{c}.py": 10.0 for c in "abcd"}, 2.0)  # 42 s
+    history = History(durations={s.id: 1.0 for s in PLAN.steps}, timings={"user": timing})
+    # 50 s of work: under the 60 s target, one shard (or auto's one) holds the suite whole.
+    assert make_shard_plan(PLAN, history, None, target=60.0).groups == {}
+    assert make_shard_plan(PLAN, history, 1, target=60.0).groups == {}
+    # Two shards of 25 s: the 42 s suite would be the wall, so it is cut, in groups sized
+    # for the target (a third of it, 20 s, with the suite's 2 s overhead each), not smaller.
+    two = make_shard_plan(PLAN, history, 2, target=60.0)
+    assert [g.expected for g in two.groups["user:test"]] == [22.0, 12.0, 12.0]
+    assert [s.expected for s in two.shards] == [27.0, 27.0]  # 42 + 2 x 2 s overhead + 8 s
 
 
 def test_the_digest_names_the_steps_and_the_cut() -> None:

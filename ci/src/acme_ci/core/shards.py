@@ -4,8 +4,9 @@ Expected durations in, balanced shards out. A step's expected duration is what e
 runs measured (`History`), or, for a step never measured, the first-run prior: its
 package's size in bytes at the seconds per byte the plan's measured steps of the same task
 took (a fresh runner knows nothing else; the biggest package's suite is the longest), at
-PRIOR_SECONDS_PER_MB when none is measured. A test suite longer than the target shard
-length is first cut into groups of its files (acme_ci.core.test_groups).
+PRIOR_SECONDS_PER_MB when none is measured. A test suite longer than a shard's length (the
+target, or the work / N when N is given and that is shorter) is first cut into groups of
+its files, each sized for the target (acme_ci.core.test_groups).
 
 Steps are packed longest first, each into the shard with the least expected work so far
 (ties: the lower shard), a plan's steps in plan order within a shard: the same plan and
@@ -196,13 +197,16 @@ def make_shard_plan(
     base: Plan, history: History, count: int | None, target: float = TARGET_SHARD_SECONDS
 ) -> ShardPlan:
     """`base` cut into `count` shards (None: auto, from the expected work and `target`),
-    each test suite longer than `target` split into groups first."""
+    each test suite longer than a shard's length split into groups first: the target, or
+    the work / `count` when that is shorter (a suite longer than the mean shard would
+    otherwise be the wall)."""
     expected = expected_seconds(base, history)
+    length = target if count is None else min(target, sum(expected.values()) / count)
     groups: dict[str, tuple[TestGroup, ...]] = {}
     for step in base.steps:
         timing = history.timings.get(step.package)
         if step.task == "test" and timing is not None:
-            split = split_suite(timing, target)
+            split = split_suite(timing, target, longer_than=length)
             if split:
                 groups[step.id] = split
     return pack(base, groups, expected, count, target)

@@ -154,10 +154,13 @@ def _seconds(text: str | None) -> float:
         return 0.0
 
 
-def split_suite(timing: SuiteTiming, target: float) -> tuple[TestGroup, ...]:
-    """The groups a suite is cut into; () when it fits in a shard of `target` seconds, or
-    has fewer than two files (or tests) to share out."""
-    if timing.total <= target:
+def split_suite(
+    timing: SuiteTiming, target: float, longer_than: float | None = None
+) -> tuple[TestGroup, ...]:
+    """The groups a suite is cut into, each sized for shards of `target` seconds; () when it
+    takes no longer than `longer_than` (default: `target`), or has fewer than two files (or
+    tests) to share out."""
+    if timing.total <= (target if longer_than is None else longer_than):
         return ()
     # Every group pays the suite's overhead again: its files get what is left of a piece.
     room = target / GROUP_SHARE - timing.overhead
