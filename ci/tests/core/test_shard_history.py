@@ -23,8 +23,9 @@ from acme_ci.core.shard_history import (
     history_from_document,
     history_object_key,
     package_python_files,
+    suite_cuts,
 )
-from acme_ci.core.shards import History
+from acme_ci.core.shards import History, make_shard_plan
 from acme_ci.core.test_groups import SuiteTiming
 from acme_ci.core.workspace import parse_workspace
 from acme_ci.native.history import (
@@ -131,9 +132,20 @@ def test_the_fold_is_the_native_histories(runs: list[tuple[float, float, float]]
 def test_the_document_reads_back_and_a_bad_one_is_refused() -> None:
     history = History(
         {"util:test[1/2]": 3.25},
-        {"util": SuiteTiming({"tests/test_a.py": 1.5}, 0.5, {"tests/test_a.py::t[1]": 1.5})},
+        {
+            "util": SuiteTiming(
+                {"tests/test_a.py": 1.5},
+                0.5,
+                {"tests/test_a.py::t[1]": 1.5},
+                (("tests/test_a.py::t[1]",), ("tests/test_b.py",)),
+            )
+        },
     )
     assert history_from_document(history_document(history)) == history
+    # A history stored before cuts were kept reads as one without a cut.
+    older = history_document(history)
+    del older["timings"]["util"]["cut"]
+    assert history_from_document(older).timings["util"].cut == ()
     bad: list[Any] = [None, {"format": "other"}, {**history_document(history), "timings": 3}]
     for document in bad:
         with pytest.raises(HistoryError):
@@ -169,3 +181,39 @@ def test_a_scopes_history_lives_beside_its_entries() -> None:
         "ci/feature%2Fx/history.json"
     )
     assert history_object_key(RemoteLocation("b", ""), "main") == "main/history.json"
+
+
+def test_a_verdict_records_each_split_suites_cut_and_later_folds_keep_it() -> None:
+    timing = SuiteTiming({"tests/test_a.py": 30.0, "tests/test_b.py": 40.0}, 1.0)
+    shards = make_shard_plan(PLAN, History(timings={"util": timing}), 2)
+    cuts = suite_cuts(shards)
+    assert cuts == {"util": (("tests/test_b.py",), ("tests/test_a.py",))}
+    step = shards.plan.steps[0].id
+    ran = [StepResult(step, "passed", duration=2.0)]
+    recorded = folded(History(timings={"util": timing}), shards.plan, ran, {}, FILES, cuts)
+    assert recorded.timings["util"].cut == cuts["util"]
+    # A fold without cuts (an unsharded run, a shard's own record) keeps the recorded cut,
+    # and so does the checkout's view of it.
+    result = StepResult("util:test", "passed", duration=9.0)
+    again = folded(recorded, PLAN, [result], {"util:test": junit(2.0, 4.0)}, FILES)
+    assert again.timings["util"].cut == cuts["util"]
+    assert for_checkout(again, FILES, {}).timings["util"].cut == cuts["util"]
+    # A cut of a suite that has no timing is not recorded.
+    assert "api" not in folded(History(), PLAN, [], {}, FILES, {"api": (("x",), ("y",))}).timings
+
+
+def test_the_native_record_keeps_the_cut_a_verdict_gives_it(tmp_path: Path) -> None:
+    state, root = tmp_path / "state", tmp_path / "root"
+    report = root / PLAN.get("util:test").junit_path  # type: ignore[operator]
+    report.parent.mkdir(parents=True)
+    report.write_text(junit(2.0, 4.0), encoding="utf-8")
+    result = [StepResult("util:test", "passed", duration=8.0)]
+    cut = (("tests/test_b.py",), ("tests/test_a.py",))
+    record_test_timings(state, root, PLAN, result, FILES, {"util": cut})
+    timing = load_test_timing(state, "util", FILES["util"])
+    assert timing is not None
+    assert timing.cut == cut
+    record_test_timings(state, root, PLAN, result, FILES)  # a shard's own run, no cuts
+    kept = load_test_timing(state, "util", FILES["util"])
+    assert kept is not None
+    assert kept.cut == cut

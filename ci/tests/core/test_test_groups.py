@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from acme_ci.core.plan import Plan, Step
 from acme_ci.core.test_groups import (
     GROUP_SHARE,
+    KEEP_SLACK,
     MAX_GROUPS,
     SuiteTiming,
     TestGroup,
@@ -182,6 +183,48 @@ def test_a_long_suite_is_split_longest_file_first_into_groups_of_a_third_of_the_
     assert len(split_suite(SuiteTiming(files, 4.0), 30.0)) == 6
     # An overhead as long as a group: as many groups as the cap allows (here, the files).
     assert len(split_suite(SuiteTiming(files, 10.0), 30.0)) == 6
+
+
+def test_the_last_cut_is_kept_with_todays_seconds_while_it_fits() -> None:
+    files = {"a.py": 10.0, "b.py": 9.0, "c.py": 8.0, "d.py": 4.0, "e.py": 3.0, "f.py": 2.0}
+    fresh = split_suite(SuiteTiming(files, 1.0), 30.0)
+    assert [g.files for g in fresh] == [("a.py",), ("b.py",), ("d.py", "e.py", "f.py"), ("c.py",)]
+    # Seconds measured again, a little different: cut anew, b.py would lead and a.py be
+    # dealt elsewhere (other argv, so other cache keys for an unchanged suite).
+    later = {**files, "a.py": 9.0, "b.py": 10.0}
+    assert split_suite(SuiteTiming(later, 1.0), 30.0)[0].files == ("b.py",)
+    cut = tuple(g.files for g in fresh)
+    kept = split_suite(SuiteTiming(later, 1.0, cut=cut), 30.0)
+    assert kept == (
+        TestGroup(("a.py",), 10.0),
+        TestGroup(("b.py",), 11.0),
+        TestGroup(("d.py", "e.py", "f.py"), 10.0),
+        TestGroup(("c.py",), 9.0),
+    )
+    # The last group runs what the others do not name: a new file is counted there.
+    grown = split_suite(SuiteTiming({**later, "new.py": 2.0}, 1.0, cut=cut), 30.0)
+    assert [g.files for g in grown] == list(cut)
+    assert grown[-1].expected == 11.0
+    # A cut naming a file no longer timed (deleted), or one too far from a fresh cut, or a
+    # cut of one group, is made anew.
+    gone = {k: v for k, v in later.items() if k != "e.py"}
+    assert [g.files for g in split_suite(SuiteTiming(gone, 1.0, cut=cut), 30.0)] != list(cut)
+
+    def fresh_longest(seconds: dict[str, float]) -> float:
+        return max(g.expected for g in split_suite(SuiteTiming(seconds, 1.0), 30.0))
+
+    # d.py grew: its kept group (d, e, f) would take 18 s, a fresh cut's longest 13 s.
+    slow = {**later, "d.py": 12.0}
+    assert KEEP_SLACK * fresh_longest(slow) < 1.0 + 12.0 + 3.0 + 2.0
+    assert [g.files for g in split_suite(SuiteTiming(slow, 1.0, cut=cut), 30.0)] != list(cut)
+    # A little: 11 s, within the slack of a fresh cut's longest: kept.
+    mild = {**later, "d.py": 5.0}
+    assert 1.0 + 5.0 + 3.0 + 2.0 <= KEEP_SLACK * fresh_longest(mild) < 1.0 + 12.0 + 3.0 + 2.0
+    assert [g.files for g in split_suite(SuiteTiming(mild, 1.0, cut=cut), 30.0)] == list(cut)
+    one = split_suite(SuiteTiming(later, 1.0, cut=(tuple(files),)), 30.0)
+    assert len(one) == 4
+    # A suite that now fits is not split, whatever its cut.
+    assert split_suite(SuiteTiming(later, 1.0, cut=cut), 60.0) == ()
 
 
 def test_files_of_equal_length_go_by_name_and_ties_to_the_first_group() -> None:

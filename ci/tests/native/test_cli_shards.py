@@ -186,6 +186,50 @@ def test_three_shards_at_once_in_checkouts_of_their_own_reach_the_unsharded_verd
     assert statuses(merged) == statuses(alone)
 
 
+def timed(repo: Repo, seconds: dict[str, float]) -> None:
+    """util's recorded seconds per test file set to `seconds` (its cut and the rest kept),
+    as a later run might have measured them."""
+    path = repo.root / ".acme/test-durations/util.json"
+    data = json.loads(path.read_text())
+    data["files"] = {f"tests/test_{name}.py": s for name, s in seconds.items()}
+    path.write_text(json.dumps(data))
+
+
+def test_a_warm_sharded_run_keeps_the_cut_and_finds_every_step_cached(
+    repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with_util_suite(repo)
+    assert acme(repo, "test") == 0
+    timed(repo, {"basic": 0.3, "more": 0.2, "most": 0.1})
+    first = plan_file(repo, 2, capsys)
+    cached = ("--jobs", "2")  # the local step cache on: no --no-cache
+
+    def sharded(plan: Path, name: str) -> dict[str, str]:
+        reports, report = tmp_path / name, tmp_path / f"{name}.json"
+        assert [
+            acme(repo, "ci", "--shard", f"{k}/2", "--shard-plan", str(plan),
+                 "--shard-report-dir", str(reports), *cached)
+            for k in (1, 2)
+        ] == [0, 0]  # fmt: skip
+        assert verdict(repo, plan, reports, report) == 0  # records the cut it ran
+        return statuses(report)
+
+    cold = sharded(first, "cold")
+    assert set(cold.values()) == {"passed"}
+    # The next runs measure the files the other way round: cut anew, the first group would
+    # run test_most.py and the last (which runs the rest) another set, all other keys.
+    timed(repo, {"basic": 0.1, "more": 0.2, "most": 0.3})
+    second = plan_file(repo, 2, capsys)
+    cut = [g["files"] for g in json.loads(first.read_text())["groups"]["util:test"]["groups"]]
+    again = json.loads(second.read_text())["groups"]["util:test"]["groups"]
+    assert [g["files"] for g in again] == cut == [["tests/test_basic.py"],
+                                                  ["tests/test_more.py"],
+                                                  ["tests/test_most.py"]]  # fmt: skip
+    warm = sharded(second, "warm")
+    assert set(warm) == set(cold)
+    assert set(warm.values()) == {"cached"}  # util:test too: each of its groups was cached
+
+
 def test_a_shard_that_never_ran_or_was_killed_fails_the_verdict_naming_it(
     repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ newest measurement weighs WEIGHT.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import ParseError
@@ -22,7 +23,7 @@ from xml.etree.ElementTree import ParseError
 from acme_ci.core.plan import Plan
 from acme_ci.core.remote_cache import RemoteLocation
 from acme_ci.core.scheduler import StepResult
-from acme_ci.core.shards import History
+from acme_ci.core.shards import History, ShardPlan
 from acme_ci.core.test_groups import NODE_SEP, SuiteTiming, seconds_per_test, suite_timing
 
 HISTORY_FORMAT = "acme-ci history 1"
@@ -68,8 +69,18 @@ def for_checkout(
             {f: s for f, s in timing.files.items() if f in present},
             timing.overhead,
             {t: s for t, s in timing.tests.items() if t.partition(NODE_SEP)[0] in present},
+            timing.cut,
         )
     return History(stored.durations, timings, sizes)
+
+
+def suite_cuts(shards: ShardPlan) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Each split suite's cut in `shards`, by package: what its verdict records (each
+    group's files or tests, in order)."""
+    return {
+        shards.base.get(step_id).package: tuple(group.files for group in groups)
+        for step_id, groups in shards.groups.items()
+    }
 
 
 def folded(
@@ -78,10 +89,12 @@ def folded(
     executed: Sequence[StepResult],
     junit: Mapping[str, str],
     python_files: Mapping[str, Iterable[str]],
+    cuts: Mapping[str, tuple[tuple[str, ...], ...]] | None = None,
 ) -> History:
     """`history` with what `executed` measured: the seconds of every step that ran (passed
     or failed; a cache hit says nothing), and each test step's seconds per file and per
-    test from its JUnit report in `junit` (by step id; a group's own included)."""
+    test from its JUnit report in `junit` (by step id; a group's own included); each
+    suite's cut from `cuts` (by package: `suite_cuts`), the others' kept."""
     durations = dict(history.durations)
     timings = dict(history.timings)
     for result in executed:
@@ -101,6 +114,9 @@ def folded(
         timings[step.package] = _fold_timing(
             timings.get(step.package), SuiteTiming(measured.files, measured.overhead, tests)
         )
+    for package, cut in (cuts or {}).items():
+        if package in timings:
+            timings[package] = replace(timings[package], cut=cut)
     return History(durations, timings, history.sizes)
 
 
@@ -115,6 +131,7 @@ def _fold_timing(old: SuiteTiming | None, measured: SuiteTiming) -> SuiteTiming:
         _folded(old.files, measured.files),
         _fold(old.overhead, measured.overhead),
         _folded(old.tests, measured.tests),
+        old.cut,
     )
 
 
@@ -135,6 +152,7 @@ def history_document(history: History) -> dict[str, Any]:
                 "overhead": round(timing.overhead, 3),
                 "files": _rounded(timing.files),
                 "tests": _rounded(timing.tests),
+                "cut": [list(group) for group in timing.cut],
             }
             for package, timing in sorted(history.timings.items())
         },
@@ -152,6 +170,7 @@ def history_from_document(document: Any) -> History:
                 {str(k): float(v) for k, v in timing["files"].items()},
                 float(timing["overhead"]),
                 {str(k): float(v) for k, v in timing["tests"].items()},
+                tuple(tuple(str(unit) for unit in group) for group in timing.get("cut", ())),
             )
             for package, timing in document["timings"].items()
         }

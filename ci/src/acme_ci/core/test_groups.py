@@ -12,6 +12,12 @@ enough to even them out (a greedy packing overshoots the mean by at most one pie
 go to groups longest first, each to the group with the least so far (LPT: within 4/3 of the
 best possible split), so every group has at least one file.
 
+A suite's groups are its cache keys' argv, so a cut is not made anew on every run: the
+last cut a sharded run's verdict recorded (`SuiteTiming.cut`) is kept, with today's
+seconds, while it still names timed files and its longest group stays within KEEP_SLACK of
+a fresh cut's. An unchanged suite then keeps its groups, and a warm sharded run finds them
+in the cache.
+
 A file is the unit, except a file that alone takes longer than a group may: its tests (by
 node id, `tests/test_x.py::test_y[1]`) are shared out one by one instead.
 
@@ -37,6 +43,10 @@ from acme_ci.core.plan import Plan, Step
 GROUP_SHARE = 3
 # More groups than this would spend more on their start-up than they save.
 MAX_GROUPS = 16
+# The last cut is kept while its longest group is expected to take at most this many times
+# the longest group of a fresh cut: a group's argv is its cache key, so a cut made again
+# from each run's slightly different seconds would re-run every group of an unchanged suite.
+KEEP_SLACK = 1.25
 RERUN_CAP_FLAG = "--max-suite-reruns="
 JUNIT_FLAG = "--junitxml="
 IGNORE_FLAG = "--ignore="
@@ -54,6 +64,9 @@ class SuiteTiming:
     files: Mapping[str, float]
     overhead: float = 0.0
     tests: Mapping[str, float] = field(default_factory=dict)
+    # The groups a sharded run last cut the suite into (each group's files or tests, in
+    # order), recorded by its verdict: kept while it still fits (`split_suite`).
+    cut: tuple[tuple[str, ...], ...] = ()
 
     @property
     def total(self) -> float:
@@ -162,6 +175,35 @@ def split_suite(
     tests) to share out."""
     if timing.total <= (target if longer_than is None else longer_than):
         return ()
+    fresh = _fresh_split(timing, target)
+    if not fresh:
+        return ()
+    return _kept_cut(timing, KEEP_SLACK * max(group.expected for group in fresh)) or fresh
+
+
+def _kept_cut(timing: SuiteTiming, longest: float) -> tuple[TestGroup, ...]:
+    """The suite's last cut, in its order, with today's seconds (the last group: every file
+    the others do not name, a new one included); () when there is none, a group names a
+    file or test no longer timed, or a group is expected to take longer than `longest`."""
+    if not 2 <= len(timing.cut) <= MAX_GROUPS:
+        return ()
+    seconds = {**timing.tests, **timing.files}
+    named = timing.cut[:-1]
+    if not all(group and all(unit in seconds for unit in group) for group in named):
+        return ()
+    loads = [sum(seconds[unit] for unit in group) for group in named]
+    loads.append(max(0.0, sum(timing.files.values()) - sum(loads)))
+    if max(loads) + timing.overhead > longest:
+        return ()
+    last = tuple(unit for unit in timing.cut[-1] if unit in seconds)
+    return tuple(
+        TestGroup(units, timing.overhead + load)
+        for units, load in zip((*named, last), loads, strict=True)
+    )
+
+
+def _fresh_split(timing: SuiteTiming, target: float) -> tuple[TestGroup, ...]:
+    """The suite cut anew from its seconds: groups of a share of `target`, longest first."""
     # Every group pays the suite's overhead again: its files get what is left of a piece.
     room = target / GROUP_SHARE - timing.overhead
     units = _units(timing, room)

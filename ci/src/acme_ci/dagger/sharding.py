@@ -26,7 +26,7 @@ from acme_ci.core.affected import Selection
 from acme_ci.core.plan import Plan, make_plan
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.shard_gather import GatheredRun, gather
-from acme_ci.core.shard_history import folded, for_checkout, package_python_files
+from acme_ci.core.shard_history import folded, for_checkout, package_python_files, suite_cuts
 from acme_ci.core.shard_plan_format import shard_plan_from_document
 from acme_ci.core.shard_report import ShardReport
 from acme_ci.core.shards import History, ShardError, ShardPlan, make_shard_plan, parse_shard
@@ -273,7 +273,12 @@ async def _keep_history(
     stored, notes = await store.get_history()
     files = package_python_files(shards.plan, await listed_files(source))
     history = folded(
-        stored or History(), shards.plan, gathered.executed, gathered.step_junit, files
+        stored or History(),
+        shards.plan,
+        gathered.executed,
+        gathered.step_junit,
+        files,
+        suite_cuts(shards),
     )
     problem = await store.put_history(history)
     return [*notes, *([problem] if problem else [])]

@@ -62,7 +62,9 @@ def load_test_timing(state: Path, package: str, present: Collection[str]) -> Sui
     timing = _read_timing(_timing_path(state, package))
     if timing is None:
         return None
-    return SuiteTiming({k: v for k, v in timing.files.items() if k in present}, timing.overhead)
+    return SuiteTiming(
+        {k: v for k, v in timing.files.items() if k in present}, timing.overhead, cut=timing.cut
+    )
 
 
 def load_test_seconds(state: Path, package: str, present: Collection[str]) -> dict[str, float]:
@@ -83,7 +85,8 @@ def _read_timing(path: Path) -> SuiteTiming | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = {str(k): float(v) for k, v in data["files"].items()}
         tests = {str(k): float(v) for k, v in data.get("tests", {}).items()}
-        return SuiteTiming(files, float(data["overhead"]), tests)
+        cut = tuple(tuple(str(unit) for unit in group) for group in data.get("cut", ()))
+        return SuiteTiming(files, float(data["overhead"]), tests, cut)
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
 
@@ -94,10 +97,13 @@ def record_test_timings(
     plan: Plan,
     results: Sequence[StepResult],
     python_files: Mapping[str, Collection[str]],
+    cuts: Mapping[str, tuple[tuple[str, ...], ...]] | None = None,
 ) -> None:
     """Fold the seconds per file and per test of every test step `results` ran (passed or
     failed, with a readable JUnit report) into the package's record. `python_files` are
-    each package's files, relative to it (what a classname may name)."""
+    each package's files, relative to it (what a classname may name); `cuts`, a verdict's
+    split suites' cuts by package (acme_ci.core.shard_history.suite_cuts), replace the
+    recorded ones."""
     from xml.etree.ElementTree import ParseError  # here: only a run that tested parses XML
 
     from acme_ci.core.test_groups import seconds_per_test, suite_timing
@@ -113,16 +119,20 @@ def record_test_timings(
             tests = seconds_per_test(text, files, step.workdir)
         except (OSError, ParseError):
             continue
-        _fold_timing(state, step.package, SuiteTiming(measured.files, measured.overhead, tests))
+        measured_timing = SuiteTiming(measured.files, measured.overhead, tests)
+        _fold_timing(state, step.package, measured_timing, (cuts or {}).get(step.package))
 
 
-def _fold_timing(state: Path, package: str, measured: SuiteTiming) -> None:
+def _fold_timing(
+    state: Path, package: str, measured: SuiteTiming, cut: tuple[tuple[str, ...], ...] | None
+) -> None:
     path = _timing_path(state, package)
     old = _read_timing(path) or SuiteTiming({}, measured.overhead)
     data = {
         "overhead": round(_fold(old.overhead, measured.overhead), 3),
         "files": _folded(old.files, measured.files),
         "tests": _folded(old.tests, measured.tests),
+        "cut": [list(group) for group in (old.cut if cut is None else cut)],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_text(path, json.dumps(data, indent=1))

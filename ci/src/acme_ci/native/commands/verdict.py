@@ -19,7 +19,7 @@ from pathlib import Path
 from acme_ci.core.report import report_data, report_markdown
 from acme_ci.core.scheduler import RunResult
 from acme_ci.core.shard_gather import GatheredRun, gather
-from acme_ci.core.shard_history import package_python_files
+from acme_ci.core.shard_history import package_python_files, suite_cuts
 from acme_ci.core.shard_report import ShardReport
 from acme_ci.core.shards import (
     TARGET_SHARD_SECONDS,
@@ -114,7 +114,7 @@ def _keep(root: Path, shards: ShardPlan, gathered: GatheredRun) -> None:
     tested = [r for r in gathered.executed if r.status in ("passed", "failed")]
     if any(shards.plan.get(r.step_id).task == "test" for r in tested):
         files = package_python_files(shards.plan, repository_files(root))
-        record_test_timings(state, root, shards.plan, tested, files)
+        record_test_timings(state, root, shards.plan, tested, files, suite_cuts(shards))
 
 
 def _finish(gathered: GatheredRun, report: str | None) -> int:
