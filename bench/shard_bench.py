@@ -168,10 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"shard benchmark: median of {args.runs} runs, {args.select}", flush=True)
     if shutil.which("taskset") is None:
         parser.error("taskset (util-linux) is needed to confine each process to one core")
+    bootstrapped = args.repo / ".acme" / "bootstrap" / "bin"  # where ./pipeline.sh puts uv
+    if shutil.which("uv") is None and (bootstrapped / "uv").exists():
+        os.environ["PATH"] = f"{bootstrapped}{os.pathsep}{os.environ.get('PATH', '')}"
     if shutil.which("uv") is None:
         # The acme-ci suite runs uv: without it every run fails, and its walls mean nothing.
-        parser.error("uv is not on PATH: run this as `uv run --frozen python bench/shard_bench.py`"
-                     " with uv on PATH (./pipeline.sh puts it at .acme/bootstrap/bin)")  # fmt: skip
+        parser.error("uv is not on PATH (and ./pipeline.sh has not bootstrapped it): "
+                     "run ./pipeline.sh once, or install uv")  # fmt: skip
     select = args.select.split()
 
     import boto3
