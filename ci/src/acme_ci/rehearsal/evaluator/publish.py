@@ -61,10 +61,7 @@ class Publisher:
             except PodmanError as error:
                 raise query_error(f"publish {address}: {error}") from error
             finally:
-                # --no-prune: podman's rmi also removes the untagged parents left dangling,
-                # here the container's own image, which a later call of the same container
-                # (cd's publish after the publish function's) would then not find.
-                await self._resources.podman("rmi", "--force", "--no-prune", local, check=False)
+                await self._resources.podman("rmi", "--force", local, check=False)
             digest = digest_file.read_text().strip()
         self._report(f"rehearsal: published {address}@{digest}")
         return f"{address}@{digest}"
