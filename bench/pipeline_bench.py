@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SERVICE_DIR = "services/user"
 LIBRARY_DIR = "common/logger"
@@ -180,10 +181,9 @@ def median(samples: list[Sample]) -> Sample:
     )
 
 
-def remote_scenarios(
-    root: Path, jobs: int, runs: int, tmp: Path, select: Sequence[str] = ("--all",)
-) -> dict[str, Sample]:
-    """Cold run into a moto S3 cache, then fresh clones served by it."""
+def start_moto(bucket: str) -> Any:
+    """A moto S3 server on 127.0.0.1 with `bucket`, this process's AWS settings pointed at it
+    (child processes inherit them); stop it with `.stop()`."""
     import boto3
     from moto.server import ThreadedMotoServer
 
@@ -197,7 +197,15 @@ def remote_scenarios(
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
     )
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return server
+
+
+def remote_scenarios(
+    root: Path, jobs: int, runs: int, tmp: Path, select: Sequence[str] = ("--all",)
+) -> dict[str, Sample]:
+    """Cold run into a moto S3 cache, then fresh clones served by it."""
+    server = start_moto(BUCKET)
     flags = ("--cache-url", f"s3://{BUCKET}/acme", "--cache-scope", "main")
     try:
         print("remote: cold run filling the remote cache ...", flush=True)

@@ -27,7 +27,6 @@ records it, so measure (a) at least twice for its sharded runs to split what the
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import os
 import shutil
@@ -40,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline_bench import copy_repository
+from pipeline_bench import copy_repository, start_moto
 
 BUCKET = "acme-shard-bench"
 PAPER_SHARDS = (1, 2, 4, 8, 16)
@@ -177,21 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "run ./pipeline.sh once, or install uv")  # fmt: skip
     select = args.select.split()
 
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL_S3=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        ACME_CACHE_SIGNING_KEY="bench",
-    )
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    os.environ["ACME_CACHE_SIGNING_KEY"] = "bench"
+    server = start_moto(BUCKET)
     try:
         with tempfile.TemporaryDirectory(prefix="acme-shard-bench-") as tmp:
             root = Path(tmp) / "repo"
