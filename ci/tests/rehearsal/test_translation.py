@@ -86,10 +86,12 @@ class FakePodman:
                 if name.startswith("stand-in/"):  # a stand-in image holds a binary, /uv
                     (self.rootfs(name) / "uv").write_text("#!/bin/sh\n")
                 return Done(0, str(self.rootfs(name)), "")
-            case ("commit", *rest):
+            case ("commit", "--quiet", *rest):
+                while rest[0] == "--change":
+                    rest = rest[2:]
                 self.images += 1
                 image = f"image-{self.images}"
-                shutil.copytree(self.rootfs(rest[-1]), self.rootfs(image), dirs_exist_ok=True)
+                shutil.copytree(self.rootfs(rest[0]), self.rootfs(image), dirs_exist_ok=True)
                 return Done(0, image, "")
             case ("start", "--attach", name):
                 return Done(self.codes[name], f"out of {name}", "")

@@ -51,7 +51,6 @@ class KeptLayers:
     async def keep(self, digest: str, layer: Layer, result: ExecResult) -> None:
         image = await self._file_systems.commit_layer(layer)
         await self._resources.podman("tag", image, self._tag(digest))
-        self._resources.keep(image)
         record = self._record(digest)
         record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(

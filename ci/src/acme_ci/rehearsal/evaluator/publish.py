@@ -60,19 +60,16 @@ class Publisher:
                 await self._resources.podman("push", *flags, local, f"docker://{address}")
             except PodmanError as error:
                 raise query_error(f"publish {address}: {error}") from error
-            finally:
-                await self._resources.podman("rmi", "--force", local, check=False)
             digest = digest_file.read_text().strip()
         self._report(f"rehearsal: published {address}@{digest}")
         return f"{address}@{digest}"
 
     async def _commit(self, container: Container) -> str:
-        """The container as a local image with its config: its tag."""
-        tag = f"localhost/acme-rehearsal/{self._resources.name('publish')}"
+        """The container as a local image with its config (removed when the evaluator
+        closes, as every image it commits): its id."""
         image = await self._file_systems.image(container)
         name = await self._resources.create_container("publish", image, ["true"])
         try:
-            await self._resources.commit(name, *config_changes(container), tag=tag)
+            return await self._resources.commit(name, *config_changes(container))
         finally:
             await self._resources.remove_container(name)
-        return tag

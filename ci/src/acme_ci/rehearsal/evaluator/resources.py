@@ -1,6 +1,11 @@
 """Everything the evaluator makes on podman and on disk, owned in one place: containers,
 networks, images, mounts, podman secrets, temporary directories, and the background work
-that stops services late; `close()` removes all of it (kept layers and stand-ins stay)."""
+that stops services late; `close()` removes all of it (kept layers and stand-ins stay).
+
+Every image committed here carries this run's tag until close: the evaluator remembers
+images by id across calls, and podman's `rmi` also removes the untagged parents it leaves
+dangling (publish's pushed image and a pulled-back image removed the container's own image
+that way, so a later publish of the same container found "image not known")."""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from acme_ci.rehearsal.evaluator.values import Secret
 from acme_ci.rehearsal.podman import Podman, entrypoint_flag
 
 WorkArguments = TypeVarTuple("WorkArguments")
+# This run's images: `localhost/acme-rehearsal/run-<run id>:<n>`.
+RUN_TAG = "localhost/acme-rehearsal/run"
 # How long podman gives a running container (a service) to stop before killing it.
 STOP_SECONDS = "2"
 
@@ -33,8 +40,7 @@ class Resources:
         self._shared_network_lock = anyio.Lock()
         self._containers: dict[str, None] = {}  # in creation order
         self._networks: list[str] = []
-        self._images: list[str] = []
-        self._kept_images: set[str] = set()
+        self._image_tags: list[str] = []  # in creation order
         self._mounted_containers: dict[str, Path] = {}
         self._mounted_images: dict[str, Path] = {}
         self._background: anyio.abc.TaskGroup | None = None
@@ -92,17 +98,14 @@ class Resources:
 
     # ------------------------------------------------------------------ images
 
-    async def commit(self, container: str, *changes: str, tag: str = "") -> str:
-        """The container's file system as an image (removed at close unless kept)."""
+    async def commit(self, container: str, *changes: str) -> str:
+        """The container's file system as an image, tagged as this run's until close (a
+        kept layer's own tag then keeps it): its id."""
         flags = [item for change in changes for item in ("--change", change)]
-        done = await self.podman("commit", "--quiet", *flags, container, *([tag] if tag else []))
-        image = done.stdout.strip()
-        self._images.append(image)
-        return image
-
-    def keep(self, image: str) -> None:
-        """Leave `image` in place at close: a layer kept for the next rehearsal."""
-        self._kept_images.add(image)
+        tag = f"{RUN_TAG}-{self.run_id}:{len(self._image_tags) + 1}"
+        done = await self.podman("commit", "--quiet", *flags, container, tag)
+        self._image_tags.append(tag)
+        return done.stdout.strip()
 
     async def mount_image(self, image: str) -> Path:
         if image not in self._mounted_images:
@@ -169,8 +172,9 @@ class Resources:
         for network in self._networks:
             await self.podman("network", "rm", "--force", network, check=False)
         self._networks.clear()
-        # Untagged intermediate images only; kept layers and stand-ins stay tagged.
-        for image in reversed(self._images):
-            if image not in self._kept_images:
-                await self.podman("image", "rm", image, check=False)
-        self._images.clear()
+        # One call, newest first: podman untags every run tag, removes each image left without
+        # a tag and child, and goes on past errors. Kept layers keep their layer tag; a parent
+        # of one stays, untagged, until that layer goes.
+        if self._image_tags:
+            await self.podman("image", "rm", *reversed(self._image_tags), check=False)
+        self._image_tags.clear()
