@@ -138,6 +138,7 @@ def test_the_document_reads_back_and_a_bad_one_is_refused() -> None:
                 0.5,
                 {"tests/test_a.py::t[1]": 1.5},
                 (("tests/test_a.py::t[1]",), ("tests/test_b.py",)),
+                "4@60",
             )
         },
     )
@@ -190,14 +191,18 @@ def test_a_verdict_records_each_split_suites_cut_and_later_folds_keep_it() -> No
     assert cuts == {"util": (("tests/test_b.py",), ("tests/test_a.py",))}
     step = shards.plan.steps[0].id
     ran = [StepResult(step, "passed", duration=2.0)]
-    recorded = folded(History(timings={"util": timing}), shards.plan, ran, {}, FILES, cuts)
+    recorded = folded(
+        History(timings={"util": timing}), shards.plan, ran, {}, FILES, cuts, shards.cut_for
+    )
     assert recorded.timings["util"].cut == cuts["util"]
+    assert recorded.timings["util"].cut_for == shards.cut_for == "2@60"
     # A fold without cuts (an unsharded run, a shard's own record) keeps the recorded cut,
     # and so does the checkout's view of it.
     result = StepResult("util:test", "passed", duration=9.0)
     again = folded(recorded, PLAN, [result], {"util:test": junit(2.0, 4.0)}, FILES)
     assert again.timings["util"].cut == cuts["util"]
     assert for_checkout(again, FILES, {}).timings["util"].cut == cuts["util"]
+    assert for_checkout(again, FILES, {}).timings["util"].cut_for == "2@60"
     # A cut of a suite that has no timing is not recorded.
     assert "api" not in folded(History(), PLAN, [], {}, FILES, {"api": (("x",), ("y",))}).timings
 
@@ -209,11 +214,13 @@ def test_the_native_record_keeps_the_cut_a_verdict_gives_it(tmp_path: Path) -> N
     report.write_text(junit(2.0, 4.0), encoding="utf-8")
     result = [StepResult("util:test", "passed", duration=8.0)]
     cut = (("tests/test_b.py",), ("tests/test_a.py",))
-    record_test_timings(state, root, PLAN, result, FILES, {"util": cut})
+    record_test_timings(state, root, PLAN, result, FILES, {"util": cut}, "2@60")
     timing = load_test_timing(state, "util", FILES["util"])
     assert timing is not None
     assert timing.cut == cut
+    assert timing.cut_for == "2@60"
     record_test_timings(state, root, PLAN, result, FILES)  # a shard's own run, no cuts
     kept = load_test_timing(state, "util", FILES["util"])
     assert kept is not None
     assert kept.cut == cut
+    assert kept.cut_for == "2@60"

@@ -210,11 +210,12 @@ def test_a_suite_longer_than_the_mean_shard_is_split_when_the_count_is_given() -
     # 50 s of work: under the 60 s target, one shard (or auto's one) holds the suite whole.
     assert make_shard_plan(PLAN, history, None, target=60.0).groups == {}
     assert make_shard_plan(PLAN, history, 1, target=60.0).groups == {}
-    # Two shards of 25 s: the 42 s suite would be the wall, so it is cut, in groups sized
-    # for the target (a third of it, 20 s, with the suite's 2 s overhead each), not smaller.
+    # Two shards of 25 s: the 42 s suite would be the wall, so it is cut, in groups as long
+    # as one shard holds whole (25 s here, over a third of the target), not in three of 20 s:
+    # two groups pay the suite's 2 s overhead once more, not twice.
     two = make_shard_plan(PLAN, history, 2, target=60.0)
-    assert [g.expected for g in two.groups["user:test"]] == [22.0, 12.0, 12.0]
-    assert [s.expected for s in two.shards] == [27.0, 27.0]  # 42 + 2 x 2 s overhead + 8 s
+    assert [g.expected for g in two.groups["user:test"]] == [22.0, 22.0]
+    assert [s.expected for s in two.shards] == [26.0, 26.0]  # 42 + 2 s overhead + 8 s
 
 
 def test_the_digest_names_the_steps_and_the_cut() -> None:

@@ -16,7 +16,9 @@ from acme_ci.core.test_groups import (
     MAX_GROUPS,
     SuiteTiming,
     TestGroup,
+    cut_spec,
     group_id,
+    group_length,
     group_steps,
     plan_with_groups,
     seconds_per_test,
@@ -225,6 +227,22 @@ def test_the_last_cut_is_kept_with_todays_seconds_while_it_fits() -> None:
     assert len(one) == 4
     # A suite that now fits is not split, whatever its cut.
     assert split_suite(SuiteTiming(later, 1.0, cut=cut), 60.0) == ()
+    # A cut made for other shards (another count, or target) is made anew for these.
+    made = SuiteTiming(later, 1.0, cut=cut, cut_for=cut_spec(2, 30.0))
+    assert [g.files for g in split_suite(made, 30.0, made_for=cut_spec(2, 30.0))] == list(cut)
+    for other in (cut_spec(8, 30.0), cut_spec(None, 30.0), cut_spec(2, 60.0)):
+        assert [g.files for g in split_suite(made, 30.0, made_for=other)] != list(cut)
+
+
+def test_groups_are_as_long_as_whole_ones_fill_a_shard() -> None:
+    assert cut_spec(None, 60.0) == "auto@60"
+    assert cut_spec(8, 22.5) == "8@22.5"
+    # A third of the target, or shorter shards shared into as many such groups as they hold.
+    assert group_length(60.0, 60.0) == 20.0
+    assert group_length(45.0, 60.0) == 22.5  # two groups a shard, not two of 20 s and 5 s
+    assert group_length(22.5, 60.0) == 22.5  # one a shard, not one of 20 s and 2.5 s
+    assert group_length(11.0, 60.0) == 11.0
+    assert group_length(36.0, 60.0) == 18.0
 
 
 def test_files_of_equal_length_go_by_name_and_ties_to_the_first_group() -> None:

@@ -70,6 +70,7 @@ def for_checkout(
             timing.overhead,
             {t: s for t, s in timing.tests.items() if t.partition(NODE_SEP)[0] in present},
             timing.cut,
+            timing.cut_for,
         )
     return History(stored.durations, timings, sizes)
 
@@ -90,11 +91,13 @@ def folded(
     junit: Mapping[str, str],
     python_files: Mapping[str, Iterable[str]],
     cuts: Mapping[str, tuple[tuple[str, ...], ...]] | None = None,
+    cut_for: str = "",
 ) -> History:
     """`history` with what `executed` measured: the seconds of every step that ran (passed
     or failed; a cache hit says nothing), and each test step's seconds per file and per
     test from its JUnit report in `junit` (by step id; a group's own included); each
-    suite's cut from `cuts` (by package: `suite_cuts`), the others' kept."""
+    suite's cut from `cuts` (by package: `suite_cuts`), made for `cut_for` (the shard
+    plan's), the others' kept."""
     durations = dict(history.durations)
     timings = dict(history.timings)
     for result in executed:
@@ -116,7 +119,7 @@ def folded(
         )
     for package, cut in (cuts or {}).items():
         if package in timings:
-            timings[package] = replace(timings[package], cut=cut)
+            timings[package] = replace(timings[package], cut=cut, cut_for=cut_for)
     return History(durations, timings, history.sizes)
 
 
@@ -132,6 +135,7 @@ def _fold_timing(old: SuiteTiming | None, measured: SuiteTiming) -> SuiteTiming:
         _fold(old.overhead, measured.overhead),
         _folded(old.tests, measured.tests),
         old.cut,
+        old.cut_for,
     )
 
 
@@ -153,6 +157,7 @@ def history_document(history: History) -> dict[str, Any]:
                 "files": _rounded(timing.files),
                 "tests": _rounded(timing.tests),
                 "cut": [list(group) for group in timing.cut],
+                "cut_for": timing.cut_for,
             }
             for package, timing in sorted(history.timings.items())
         },
@@ -171,6 +176,7 @@ def history_from_document(document: Any) -> History:
                 float(timing["overhead"]),
                 {str(k): float(v) for k, v in timing["tests"].items()},
                 tuple(tuple(str(unit) for unit in group) for group in timing.get("cut", ())),
+                str(timing.get("cut_for", "")),
             )
             for package, timing in document["timings"].items()
         }

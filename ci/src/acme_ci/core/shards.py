@@ -36,7 +36,9 @@ from acme_ci.core.plan import Plan
 from acme_ci.core.test_groups import (
     SuiteTiming,
     TestGroup,
+    cut_spec,
     group_id,
+    group_length,
     plan_with_groups,
     split_suite,
 )
@@ -128,6 +130,11 @@ class ShardPlan:
         return len(self.shards)
 
     @property
+    def cut_for(self) -> str:
+        """What its suites' cuts were made for (`cut_spec`): recorded with each cut."""
+        return cut_spec(None if self.auto else self.count, self.target)
+
+    @property
     def work(self) -> float:
         """The expected seconds of every step, as one runner would spend them."""
         return sum(self.expected[step.id] for step in self.plan.steps)
@@ -199,14 +206,17 @@ def make_shard_plan(
     """`base` cut into `count` shards (None: auto, from the expected work and `target`),
     each test suite longer than a shard's length split into groups first: the target, or
     the work / `count` when that is shorter (a suite longer than the mean shard would
-    otherwise be the wall)."""
+    otherwise be the wall), its groups as long as whole ones fill a shard (`group_length`)."""
     expected = expected_seconds(base, history)
     length = target if count is None else min(target, sum(expected.values()) / count)
+    group = group_length(length, target)
     groups: dict[str, tuple[TestGroup, ...]] = {}
     for step in base.steps:
         timing = history.timings.get(step.package)
         if step.task == "test" and timing is not None:
-            split = split_suite(timing, target, longer_than=length)
+            split = split_suite(
+                timing, target, longer_than=length, group=group, made_for=cut_spec(count, target)
+            )
             if split:
                 groups[step.id] = split
     return pack(base, groups, expected, count, target)

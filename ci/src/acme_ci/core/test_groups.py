@@ -8,15 +8,17 @@ overhead, which every group pays again.
 A suite is split only when it is expected to take longer than the target shard length: it
 would not fit in one shard. It is then cut into groups of about a third of that target at
 most (GROUP_SHARE), its overhead included, so the shards are packed from pieces small
-enough to even them out (a greedy packing overshoots the mean by at most one piece). Files
+enough to even them out (a greedy packing overshoots the mean by at most one piece); with
+shards shorter than the target, as many such groups as fill one (`group_length`). Files
 go to groups longest first, each to the group with the least so far (LPT: within 4/3 of the
 best possible split), so every group has at least one file.
 
 A suite's groups are its cache keys' argv, so a cut is not made anew on every run: the
 last cut a sharded run's verdict recorded (`SuiteTiming.cut`) is kept, with today's
-seconds, while it still names timed files and its longest group stays within KEEP_SLACK of
-a fresh cut's. An unchanged suite then keeps its groups, and a warm sharded run finds them
-in the cache.
+seconds, for plans of the shard count and target it was made for, while it still names
+timed files and its longest group stays within KEEP_SLACK of a fresh cut's. An unchanged
+suite then keeps its groups, and a warm sharded run finds them in the cache; another shard
+count (or target) cuts it anew, for its own shards.
 
 A file is the unit, except a file that alone takes longer than a group may: its tests (by
 node id, `tests/test_x.py::test_y[1]`) are shared out one by one instead.
@@ -67,6 +69,8 @@ class SuiteTiming:
     # The groups a sharded run last cut the suite into (each group's files or tests, in
     # order), recorded by its verdict: kept while it still fits (`split_suite`).
     cut: tuple[tuple[str, ...], ...] = ()
+    # What that cut was made for: the shard count and target (`cut_spec`).
+    cut_for: str = ""
 
     @property
     def total(self) -> float:
@@ -167,17 +171,41 @@ def _seconds(text: str | None) -> float:
         return 0.0
 
 
+def cut_spec(count: int | None, target: float) -> str:
+    """What a cut is made for: `auto@60`, `8@60` (the shard count, or auto, and the target).
+    Another count or target cuts a suite anew: its groups are sized for other shards."""
+    return f"{'auto' if count is None else count}@{target:g}"
+
+
+def group_length(shard_length: float, target: float) -> float:
+    """How long a group may take in shards of `shard_length`: the shard shared into as many
+    groups of about a third of the target (GROUP_SHARE) as it holds, at least one, so whole
+    groups fill a shard. 20 s for the 60 s target; 22.5 s for shards of 45 s or 22.5 s (180 s
+    of work on 4 or 8 shards): a group of 20 s would leave 2.5 s of each shard to steps
+    small enough to fill it, and the longest shard would end past the mean."""
+    share = target / GROUP_SHARE
+    return shard_length / max(1, round(shard_length / share))
+
+
 def split_suite(
-    timing: SuiteTiming, target: float, longer_than: float | None = None
+    timing: SuiteTiming,
+    target: float,
+    longer_than: float | None = None,
+    group: float | None = None,
+    made_for: str = "",
 ) -> tuple[TestGroup, ...]:
-    """The groups a suite is cut into, each sized for shards of `target` seconds; () when it
-    takes no longer than `longer_than` (default: `target`), or has fewer than two files (or
-    tests) to share out."""
+    """The groups a suite is cut into, each expected to take at most `group` seconds
+    (default: a GROUP_SHARE of `target`); () when it takes no longer than `longer_than`
+    (default: `target`), or has fewer than two files (or tests) to share out. The suite's
+    last cut is kept when it was made for the same shards (`made_for`: `cut_spec`) and
+    still fits."""
     if timing.total <= (target if longer_than is None else longer_than):
         return ()
-    fresh = _fresh_split(timing, target)
+    fresh = _fresh_split(timing, target / GROUP_SHARE if group is None else group)
     if not fresh:
         return ()
+    if timing.cut_for != made_for:
+        return fresh
     return _kept_cut(timing, KEEP_SLACK * max(group.expected for group in fresh)) or fresh
 
 
@@ -202,10 +230,10 @@ def _kept_cut(timing: SuiteTiming, longest: float) -> tuple[TestGroup, ...]:
     )
 
 
-def _fresh_split(timing: SuiteTiming, target: float) -> tuple[TestGroup, ...]:
-    """The suite cut anew from its seconds: groups of a share of `target`, longest first."""
+def _fresh_split(timing: SuiteTiming, group: float) -> tuple[TestGroup, ...]:
+    """The suite cut anew from its seconds: groups of `group` seconds, longest first."""
     # Every group pays the suite's overhead again: its files get what is left of a piece.
-    room = target / GROUP_SHARE - timing.overhead
+    room = group - timing.overhead
     units = _units(timing, room)
     if len(units) < 2:
         return ()

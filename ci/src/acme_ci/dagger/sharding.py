@@ -279,6 +279,7 @@ async def _keep_history(
         gathered.step_junit,
         files,
         suite_cuts(shards),
+        shards.cut_for,
     )
     problem = await store.put_history(history)
     return [*notes, *([problem] if problem else [])]

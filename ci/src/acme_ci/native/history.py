@@ -63,7 +63,10 @@ def load_test_timing(state: Path, package: str, present: Collection[str]) -> Sui
     if timing is None:
         return None
     return SuiteTiming(
-        {k: v for k, v in timing.files.items() if k in present}, timing.overhead, cut=timing.cut
+        {k: v for k, v in timing.files.items() if k in present},
+        timing.overhead,
+        cut=timing.cut,
+        cut_for=timing.cut_for,
     )
 
 
@@ -86,7 +89,7 @@ def _read_timing(path: Path) -> SuiteTiming | None:
         files = {str(k): float(v) for k, v in data["files"].items()}
         tests = {str(k): float(v) for k, v in data.get("tests", {}).items()}
         cut = tuple(tuple(str(unit) for unit in group) for group in data.get("cut", ()))
-        return SuiteTiming(files, float(data["overhead"]), tests, cut)
+        return SuiteTiming(files, float(data["overhead"]), tests, cut, str(data.get("cut_for", "")))
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
 
@@ -98,12 +101,13 @@ def record_test_timings(
     results: Sequence[StepResult],
     python_files: Mapping[str, Collection[str]],
     cuts: Mapping[str, tuple[tuple[str, ...], ...]] | None = None,
+    cut_for: str = "",
 ) -> None:
     """Fold the seconds per file and per test of every test step `results` ran (passed or
     failed, with a readable JUnit report) into the package's record. `python_files` are
     each package's files, relative to it (what a classname may name); `cuts`, a verdict's
-    split suites' cuts by package (acme_ci.core.shard_history.suite_cuts), replace the
-    recorded ones."""
+    split suites' cuts by package (acme_ci.core.shard_history.suite_cuts), made for
+    `cut_for` (the shard plan's), replace the recorded ones."""
     from xml.etree.ElementTree import ParseError  # here: only a run that tested parses XML
 
     from acme_ci.core.test_groups import seconds_per_test, suite_timing
@@ -120,11 +124,15 @@ def record_test_timings(
         except (OSError, ParseError):
             continue
         measured_timing = SuiteTiming(measured.files, measured.overhead, tests)
-        _fold_timing(state, step.package, measured_timing, (cuts or {}).get(step.package))
+        cut = (cuts or {}).get(step.package)
+        _fold_timing(state, step.package, measured_timing, None if cut is None else (cut, cut_for))
 
 
 def _fold_timing(
-    state: Path, package: str, measured: SuiteTiming, cut: tuple[tuple[str, ...], ...] | None
+    state: Path,
+    package: str,
+    measured: SuiteTiming,
+    cut: tuple[tuple[tuple[str, ...], ...], str] | None,
 ) -> None:
     path = _timing_path(state, package)
     old = _read_timing(path) or SuiteTiming({}, measured.overhead)
@@ -132,7 +140,8 @@ def _fold_timing(
         "overhead": round(_fold(old.overhead, measured.overhead), 3),
         "files": _folded(old.files, measured.files),
         "tests": _folded(old.tests, measured.tests),
-        "cut": [list(group) for group in (old.cut if cut is None else cut)],
+        "cut": [list(group) for group in (old.cut if cut is None else cut[0])],
+        "cut_for": old.cut_for if cut is None else cut[1],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_text(path, json.dumps(data, indent=1))

@@ -55,7 +55,11 @@ def history(
     state = root / STATE_DIR
     timings = {
         package: SuiteTiming(
-            timing.files, timing.overhead, load_test_seconds(state, package, present), timing.cut
+            timing.files,
+            timing.overhead,
+            load_test_seconds(state, package, present),
+            timing.cut,
+            timing.cut_for,
         )
         for package, present in packages.items()
         if (timing := load_test_timing(state, package, present)) is not None

@@ -114,7 +114,9 @@ def _keep(root: Path, shards: ShardPlan, gathered: GatheredRun) -> None:
     tested = [r for r in gathered.executed if r.status in ("passed", "failed")]
     if any(shards.plan.get(r.step_id).task == "test" for r in tested):
         files = package_python_files(shards.plan, repository_files(root))
-        record_test_timings(state, root, shards.plan, tested, files, suite_cuts(shards))
+        record_test_timings(
+            state, root, shards.plan, tested, files, suite_cuts(shards), shards.cut_for
+        )
 
 
 def _finish(gathered: GatheredRun, report: str | None) -> int:
