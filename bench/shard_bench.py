@@ -27,6 +27,7 @@ records it, so measure (a) at least twice for its sharded runs to split what the
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -98,7 +99,9 @@ class Bench:
         """One `ci` on one core, with a remote cache of its own as the shards have."""
         remote = ["--cache-url", f"s3://{BUCKET}/{prefix}", "--cache-scope", "main"]
         argv = [self.acme, "ci", "--runner", "native", "--jobs", "1", *self.select, *remote]
-        return run(argv, self.root, 0)
+        timed = run(argv, self.root, 0)
+        print(f"    unsharded {timed.seconds:.1f}s", flush=True)
+        return timed
 
     def sharded(self, prefix: str) -> tuple[Timed, Path]:
         """Plan, then every shard at once (one core each), then the verdict: the wall from the
@@ -119,13 +122,24 @@ class Bench:
             start([*argv, "--shard", f"{k}/{self.shards}", *remote, *run_id], self.root, k - 1)
             for k in range(1, self.shards + 1)
         ]
-        codes = [shard.wait() for shard in shards]
+        ended: dict[int, float] = {}
+        while len(ended) < len(shards):
+            for k, shard in enumerate(shards):
+                if k not in ended and shard.poll() is not None:
+                    ended[k] = time.monotonic() - started
+            time.sleep(0.05)
+        codes = [shard.returncode for shard in shards]
         verdict = run(
             [self.acme, "verdict", *self.select, "--shard-plan", str(plan), *remote, *run_id],
             self.root,
             0,
         )
         wall = time.monotonic() - started
+        expected = [entry["expected"] for entry in json.loads(plan.read_text())["shards"]]
+        parts = ", ".join(
+            f"shard {k + 1} {ended[k]:.1f}s (expected {expected[k]:.1f}s)" for k in ended
+        )
+        print(f"    {parts}, verdict {verdict.seconds:.1f}s: {wall:.1f}s", flush=True)
         return Timed(wall, verdict.ok and not any(codes)), plan
 
 
