@@ -23,6 +23,7 @@ from acme_ci.core.test_groups import (
     plan_with_groups,
     seconds_per_test,
     split_suite,
+    suite_measurements,
     suite_rerun_cap,
     suite_timing,
 )
@@ -470,3 +471,35 @@ def test_a_grouped_step_keeps_its_needs_rewritten_too() -> None:
 def test_the_suite_rerun_cap_is_read_from_the_step() -> None:
     assert suite_rerun_cap(TEST) == 4
     assert suite_rerun_cap(Step(**{**TEST.__dict__, "commands": (("pytest", "-x"),)})) == 0
+
+
+def test_a_split_suites_groups_are_measured_together_and_a_shared_out_file_whole() -> None:
+    shared = "tests/test_big.py"
+    groups = (
+        TestGroup((f"{shared}::test_1", "tests/test_a.py"), 9.0),
+        TestGroup((f"{shared}::test_2",), 8.0),
+        TestGroup(("tests/test_c.py",), 3.0),  # the last: the rest, test_3 of the big file too
+    )
+    steps = group_steps(TEST, groups)
+    plan = Plan((*steps,))
+    measured = {
+        steps[0].id: SuiteTiming(
+            {shared: 4.0, "tests/test_a.py": 3.0}, 2.0, {f"{shared}::test_1": 4.0}
+        ),
+        steps[1].id: SuiteTiming({shared: 5.0}, 1.0, {f"{shared}::test_2": 5.0}),
+        steps[2].id: SuiteTiming(
+            {shared: 1.0, "tests/test_c.py": 2.0}, 3.0, {f"{shared}::test_3": 1.0}
+        ),
+    }
+    # Every group ran: the big file is its three parts, 10 s, not the last part folded in.
+    suite = suite_measurements(plan, measured)["acme-ci"]
+    assert suite.files == {"tests/test_a.py": 3.0, shared: 10.0, "tests/test_c.py": 2.0}
+    assert suite.overhead == 2.0
+    assert sorted(suite.tests) == [f"{shared}::test_{i}" for i in (1, 2, 3)]
+    # One group came from the cache: the big file's parts are not the file, so it is left
+    # out (its old seconds kept by the fold); the files run whole are measured.
+    some = suite_measurements(plan, {k: v for k, v in measured.items() if k != steps[1].id})
+    assert some["acme-ci"].files == {"tests/test_a.py": 3.0, "tests/test_c.py": 2.0}
+    # A whole suite is its step's measurement.
+    whole = SuiteTiming({shared: 10.0}, 2.5, {f"{shared}::test_1": 4.0})
+    assert suite_measurements(Plan((TEST,)), {TEST.id: whole}) == {"acme-ci": whole}

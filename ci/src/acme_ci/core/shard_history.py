@@ -24,7 +24,13 @@ from acme_ci.core.plan import Plan
 from acme_ci.core.remote_cache import RemoteLocation
 from acme_ci.core.scheduler import StepResult
 from acme_ci.core.shards import History, ShardPlan
-from acme_ci.core.test_groups import NODE_SEP, SuiteTiming, seconds_per_test, suite_timing
+from acme_ci.core.test_groups import (
+    NODE_SEP,
+    SuiteTiming,
+    seconds_per_test,
+    suite_measurements,
+    suite_timing,
+)
 
 HISTORY_FORMAT = "acme-ci history 1"
 HISTORY_NAME = "history.json"
@@ -100,6 +106,7 @@ def folded(
     plan's), the others' kept."""
     durations = dict(history.durations)
     timings = dict(history.timings)
+    measured: dict[str, SuiteTiming] = {}
     for result in executed:
         if result.status not in ("passed", "failed"):
             continue
@@ -110,13 +117,13 @@ def folded(
             continue
         files = tuple(python_files.get(step.package, ()))
         try:
-            measured = suite_timing(text, result.duration, files, step.workdir)
+            timing = suite_timing(text, result.duration, files, step.workdir)
             tests = seconds_per_test(text, files, step.workdir)
         except ParseError:
             continue
-        timings[step.package] = _fold_timing(
-            timings.get(step.package), SuiteTiming(measured.files, measured.overhead, tests)
-        )
+        measured[step.id] = SuiteTiming(timing.files, timing.overhead, tests)
+    for package, suite in suite_measurements(plan, measured).items():
+        timings[package] = _fold_timing(timings.get(package), suite)
     for package, cut in (cuts or {}).items():
         if package in timings:
             timings[package] = replace(timings[package], cut=cut, cut_for=cut_for)

@@ -115,6 +115,50 @@ def suite_timing(
     return SuiteTiming(files, max(0.0, step_seconds - tested))
 
 
+def suite_measurements(plan: Plan, measured: Mapping[str, SuiteTiming]) -> dict[str, SuiteTiming]:
+    """One run's measurement of each tested package's suite, from what its test steps
+    measured (`measured`, by step id: `suite_timing` with `seconds_per_test`). A whole
+    suite's is its step's. A split suite's is its groups' together: every test's seconds; a
+    file's from the group that ran it whole; a file shared out by its tests, the sum of its
+    groups' parts, and only when every group of the suite ran (a part of a file is not the
+    file: folded as the file, it would shrink it, and the last group, which runs what the
+    others do not name, would be expected to end long before it does); and the overhead
+    every group paid, on average."""
+    steps_of: dict[str, list[Step]] = {}
+    for step_id in measured:
+        step = plan.get(step_id)
+        steps_of.setdefault(step.package, []).append(step)
+    suites: dict[str, SuiteTiming] = {}
+    for package, steps in steps_of.items():
+        every_group = {s.id for s in plan.steps if s.package == package and s.task == "test"}
+        files: dict[str, float] = {}
+        parts: dict[str, float] = {}
+        tests: dict[str, float] = {}
+        for step in steps:
+            timing = measured[step.id]
+            shared = _shared_out_files(step)
+            for path, seconds in timing.files.items():
+                into = parts if path in shared else files
+                into[path] = into.get(path, 0.0) + seconds
+            tests.update(timing.tests)
+        if every_group <= {step.id for step in steps}:
+            files.update(parts)
+        overhead = sum(measured[step.id].overhead for step in steps) / len(steps)
+        suites[package] = SuiteTiming(files, overhead, tests)
+    return suites
+
+
+def _shared_out_files(step: Step) -> frozenset[str]:
+    """The files a group step runs only some tests of: it names them by node id, or leaves
+    some of their tests out (`--deselect`)."""
+    found: set[str] = set()
+    for arg in step.commands[0] if step.commands else ():
+        unit = arg.removeprefix(DESELECT_FLAG)
+        if NODE_SEP in unit and not unit.startswith("-"):
+            found.add(unit.partition(NODE_SEP)[0])
+    return frozenset(found)
+
+
 def seconds_per_test(
     junit_text: str, python_files: Iterable[str], package_path: str
 ) -> dict[str, float]:

@@ -110,8 +110,9 @@ def record_test_timings(
     `cut_for` (the shard plan's), replace the recorded ones."""
     from xml.etree.ElementTree import ParseError  # here: only a run that tested parses XML
 
-    from acme_ci.core.test_groups import seconds_per_test, suite_timing
+    from acme_ci.core.test_groups import seconds_per_test, suite_measurements, suite_timing
 
+    measured: dict[str, SuiteTiming] = {}
     for result in results:
         step = plan.get(result.step_id)
         if step.task != "test" or result.status not in ("passed", "failed") or not step.junit_path:
@@ -119,13 +120,14 @@ def record_test_timings(
         try:
             text = (root / step.junit_path).read_text(encoding="utf-8")
             files = python_files.get(step.package, ())
-            measured = suite_timing(text, result.duration, files, step.workdir)
+            timing = suite_timing(text, result.duration, files, step.workdir)
             tests = seconds_per_test(text, files, step.workdir)
         except (OSError, ParseError):
             continue
-        measured_timing = SuiteTiming(measured.files, measured.overhead, tests)
-        cut = (cuts or {}).get(step.package)
-        _fold_timing(state, step.package, measured_timing, None if cut is None else (cut, cut_for))
+        measured[step.id] = SuiteTiming(timing.files, timing.overhead, tests)
+    for package, suite in suite_measurements(plan, measured).items():
+        cut = (cuts or {}).get(package)
+        _fold_timing(state, package, suite, None if cut is None else (cut, cut_for))
 
 
 def _fold_timing(
