@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from xml.etree.ElementTree import ParseError
 
 import pytest
@@ -16,6 +17,7 @@ from acme_ci.core.test_groups import (
     MAX_GROUPS,
     SuiteTiming,
     TestGroup,
+    current_tests,
     cut_spec,
     group_id,
     group_length,
@@ -503,3 +505,26 @@ def test_a_split_suites_groups_are_measured_together_and_a_shared_out_file_whole
     # A whole suite is its step's measurement.
     whole = SuiteTiming({shared: 10.0}, 2.5, {f"{shared}::test_1": 4.0})
     assert suite_measurements(Plan((TEST,)), {TEST.id: whole}) == {"acme-ci": whole}
+
+
+def test_a_test_gone_from_a_file_run_whole_is_forgotten_so_no_group_names_it() -> None:
+    old = {
+        "tests/test_a.py::test_old": 2.0,
+        "tests/test_a.py::test_kept": 1.0,
+        "tests/test_b.py::t": 3.0,
+    }
+    measured = SuiteTiming({"tests/test_a.py": 1.5}, 1.0, {"tests/test_a.py::test_kept": 1.5})
+    # test_old was renamed: test_a.py ran whole without it. test_b.py did not run: kept.
+    assert current_tests(old, measured) == {
+        "tests/test_a.py::test_kept": 1.0,
+        "tests/test_b.py::t": 3.0,
+    }
+    # A cut of the file by its tests names only tests that exist.
+    now = {"tests/test_a.py::test_new": 20.0, "tests/test_a.py::test_kept": 9.0}
+    run = SuiteTiming({"tests/test_a.py": 29.0}, 1.0, now)
+    big = SuiteTiming({"tests/test_a.py": 29.0, "tests/test_b.py": 3.0}, 1.0, {**old, **now})
+    named = {unit for group in split_suite(big, 30.0) for unit in group.files}
+    assert "tests/test_a.py::test_old" in named  # what the cut was before: pytest stops
+    kept = replace(big, tests=current_tests({**old, **now}, run))
+    named = {unit for group in split_suite(kept, 30.0) for unit in group.files}
+    assert named == {*now, "tests/test_b.py"}

@@ -27,6 +27,7 @@ from acme_ci.core.shards import History, ShardPlan
 from acme_ci.core.test_groups import (
     NODE_SEP,
     SuiteTiming,
+    current_tests,
     seconds_per_test,
     suite_measurements,
     suite_timing,
@@ -140,7 +141,7 @@ def _fold_timing(old: SuiteTiming | None, measured: SuiteTiming) -> SuiteTiming:
     return SuiteTiming(
         _folded(old.files, measured.files),
         _fold(old.overhead, measured.overhead),
-        _folded(old.tests, measured.tests),
+        _folded(current_tests(old.tests, measured), measured.tests),
         old.cut,
         old.cut_for,
     )

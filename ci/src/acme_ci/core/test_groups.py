@@ -148,6 +148,17 @@ def suite_measurements(plan: Plan, measured: Mapping[str, SuiteTiming]) -> dict[
     return suites
 
 
+def current_tests(old: Mapping[str, float], measured: SuiteTiming) -> dict[str, float]:
+    """`old` seconds per test less those of a file `measured` ran whole but not these tests:
+    a test deleted or renamed since, which no group may name (pytest stops on a node id it
+    cannot find). Tests of files not measured whole are kept as they were."""
+    return {
+        test: seconds
+        for test, seconds in old.items()
+        if test in measured.tests or test.partition(NODE_SEP)[0] not in measured.files
+    }
+
+
 def _shared_out_files(step: Step) -> frozenset[str]:
     """The files a group step runs only some tests of: it names them by node id, or leaves
     some of their tests out (`--deselect`)."""
@@ -250,7 +261,7 @@ def split_suite(
         return ()
     if timing.cut_for != made_for:
         return fresh
-    return _kept_cut(timing, KEEP_SLACK * max(group.expected for group in fresh)) or fresh
+    return _kept_cut(timing, KEEP_SLACK * max(piece.expected for piece in fresh)) or fresh
 
 
 def _kept_cut(timing: SuiteTiming, longest: float) -> tuple[TestGroup, ...]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from acme_ci.core.plan import Plan
 from acme_ci.core.scheduler import RunResult, StepResult
-from acme_ci.core.test_groups import NODE_SEP, SuiteTiming
+from acme_ci.core.test_groups import NODE_SEP, SuiteTiming, current_tests
 from acme_ci.native.atomic import replace_text
 from acme_ci.native.git import listed_files
 
@@ -141,7 +141,7 @@ def _fold_timing(
     data = {
         "overhead": round(_fold(old.overhead, measured.overhead), 3),
         "files": _folded(old.files, measured.files),
-        "tests": _folded(old.tests, measured.tests),
+        "tests": _folded(current_tests(old.tests, measured), measured.tests),
         "cut": [list(group) for group in (old.cut if cut is None else cut[0])],
         "cut_for": old.cut_for if cut is None else cut[1],
     }
