@@ -16,9 +16,14 @@ uncommitted files, its own environment), measure the median of --runs runs of:
   (c) warm      everything cached: the N shards and the verdict again against one
                 unsharded warm run: the overhead of sharding itself.
 
-Every process runs with --jobs 1: a runner of one core. The shard plan is cut once per run
-by `plan --shards N --format json` from the copy's history (the first unsharded cold run
-records it, so measure (a) at least twice for its sharded runs to split what they should).
+Every process runs with --jobs 1: a runner of one core. The S3 stand-in (moto, a thread of
+this process) shares the cores of the side being measured (core 0 for the unsharded run,
+the shards' cores for the shards): on GitHub the store is remote, and a core of its own
+here would favour whichever side had one. Its CPU seconds are printed with each run.
+
+The shard plan is cut once per run by `plan --shards N --format json` from the copy's
+history (the first unsharded cold run records it, so measure (a) at least twice for its
+sharded runs to split what they should).
 
     .venv/bin/python bench/shard_bench.py [--runs 3] [--shards 2] [--select '--all']
         [--target SECONDS] [--runner-start SECONDS] [--repo PATH]
@@ -27,9 +32,11 @@ records it, so measure (a) at least twice for its sharded runs to split what the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -84,6 +91,20 @@ def clear_local(root: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def confine_store(cores: set[int]) -> None:
+    """The S3 stand-in (moto's threads, in this process) on the cores the measured processes
+    use: neither side gets a core of its own for the store, which on GitHub is remote."""
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.sched_setaffinity(int(task.name), cores)
+
+
+def store_seconds() -> float:
+    """CPU seconds this process (the S3 stand-in, mostly) has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Bench:
     """One copy of the repository, one S3 store, the shard count and the selection."""
 
@@ -99,8 +120,11 @@ class Bench:
         """One `ci` on one core, with a remote cache of its own as the shards have."""
         remote = ["--cache-url", f"s3://{BUCKET}/{prefix}", "--cache-scope", "main"]
         argv = [self.acme, "ci", "--runner", "native", "--jobs", "1", *self.select, *remote]
+        confine_store({0})
+        store = store_seconds()
         timed = run(argv, self.root, 0)
-        print(f"    unsharded {timed.seconds:.1f}s", flush=True)
+        store = store_seconds() - store
+        print(f"    unsharded {timed.seconds:.1f}s (the store's CPU {store:.1f}s)", flush=True)
         return timed
 
     def sharded(self, prefix: str) -> tuple[Timed, Path]:
@@ -116,6 +140,8 @@ class Bench:
             )  # fmt: skip
         remote = ["--cache-url", f"s3://{BUCKET}/{prefix}", "--cache-scope", "main"]
         run_id = ["--run-id", f"bench-{self.runs}"]
+        confine_store(set(range(min(self.shards, os.cpu_count() or 1))))
+        store = store_seconds()
         started = time.monotonic()
         argv = [self.acme, "ci", *self.select, "--shard-plan", str(plan), "--jobs", "1"]
         shards = [
@@ -139,7 +165,12 @@ class Bench:
         parts = ", ".join(
             f"shard {k + 1} {ended[k]:.1f}s (expected {expected[k]:.1f}s)" for k in ended
         )
-        print(f"    {parts}, verdict {verdict.seconds:.1f}s: {wall:.1f}s", flush=True)
+        store = store_seconds() - store
+        print(
+            f"    {parts}, verdict {verdict.seconds:.1f}s: {wall:.1f}s "
+            f"(the store's CPU {store:.1f}s)",
+            flush=True,
+        )
         return Timed(wall, verdict.ok and not any(codes)), plan
 
 

@@ -33,8 +33,8 @@ GROUPS = [f"user:test[{i}/3]" for i in (1, 2, 3)]
 
 def shard_plan() -> ShardPlan:
     timing = SuiteTiming({f"tests/test_{c}.py": 10.0 for c in "abc"}, 0.0)
-    durations = {"log:lint": 9.0, "log:test": 8.0, "log:build": 7.0, "user:lint": 6.0}
-    history = History(durations={**durations, "user:build": 5.0}, timings={"user": timing})
+    durations = {"log:lint": 3.0, "log:test": 2.5, "log:build": 2.0, "user:lint": 1.5}
+    history = History(durations={**durations, "user:build": 1.0}, timings={"user": timing})
     return make_shard_plan(PLAN, history, 3, target=20.0)
 
 

@@ -278,3 +278,23 @@ def test_every_step_lands_in_exactly_one_shard_balanced_and_the_same_every_time(
     auto = make_shard_plan(plan, history, None, target=50.0)
     wanted = max(1, min(MAX_AUTO_SHARDS, len(plan.steps), math.ceil(work / 50.0)))
     assert auto.count == wanted
+
+
+def test_the_packing_evens_out_a_shard_the_greedy_pass_leaves_long() -> None:
+    # Longest first to the least loaded: 5 | 4, then 5 | 4 3, 5 3 | 4 3, 5 3 | 4 3 3: 8 and
+    # 10. Swapping the 4 for a 3 ends both at 9, the best there is.
+    seconds = {"a:lint": 5.0, "b:lint": 4.0, "c:lint": 3.0, "d:lint": 3.0, "e:lint": 3.0}
+    plan = Plan(tuple(step(step_id) for step_id in seconds))
+    shards = make_shard_plan(plan, History(durations=seconds), 2)
+    assert [s.expected for s in shards.shards] == [9.0, 9.0]
+    assert [set(s.steps) for s in shards.shards] == [
+        {"a:lint", "b:lint"},
+        {"c:lint", "d:lint", "e:lint"},
+    ]
+    # Nothing to gain: left as the greedy pass made it.
+    even = {"a:lint": 2.0, "b:lint": 2.0, "c:lint": 2.0, "d:lint": 2.0}
+    plan = Plan(tuple(step(step_id) for step_id in even))
+    assert [s.steps for s in make_shard_plan(plan, History(durations=even), 2).shards] == [
+        ("a:lint", "c:lint"),
+        ("b:lint", "d:lint"),
+    ]

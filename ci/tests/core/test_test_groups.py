@@ -246,6 +246,8 @@ def test_groups_are_as_long_as_whole_ones_fill_a_shard() -> None:
     assert group_length(22.5, 60.0) == 22.5  # one a shard, not one of 20 s and 2.5 s
     assert group_length(11.0, 60.0) == 11.0
     assert group_length(36.0, 60.0) == 18.0
+    # Never past a quarter over the share: 28 s shards still get groups of 25 s at most.
+    assert group_length(28.4, 60.0) == 25.0
 
 
 def test_files_of_equal_length_go_by_name_and_ties_to_the_first_group() -> None:

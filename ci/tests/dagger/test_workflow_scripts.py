@@ -26,9 +26,8 @@ from acme_ci.core.shard_plan_format import github_matrix, shard_plan_json
 from acme_ci.core.shards import History, make_shard_plan
 from acme_ci.native.discover import load_workspace
 
-from ..conftest import Repo, git, repository_file
+from ..conftest import REPOSITORY, Repo, git, repository_file
 from .github_runner import Runner
-from .test_pipeline import ROOT
 
 ACTION_FILE = Path(__file__).with_name("dagger_for_github_action.yml")
 ACTION = "dagger/dagger-for-github"
@@ -478,7 +477,7 @@ def run_matrix_step(runner: Runner, sharded: str) -> Any:
 def test_the_matrix_has_a_job_per_shard_of_the_shard_plan(runner: Runner) -> None:
     """What `plan --shards N --format github-matrix` prints, read from the file the shards
     and the verdict take."""
-    ws = load_workspace(ROOT)
+    ws = load_workspace(REPOSITORY)
     plan = make_plan(ws, select_all(ws, "--all"))
     sizes = {p.name: 40_000 + 1_000 * i for i, p in enumerate(ws.packages)}
     shards = make_shard_plan(plan, History(sizes=sizes), 3)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
-from mypy_boto3_s3 import S3Client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 BUCKET = "acme-cache"
 URL = f"s3://{BUCKET}/ci"
@@ -15,6 +16,10 @@ URL = f"s3://{BUCKET}/ci"
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
+    # Imported here: every test module under dagger/ collects this fixture, and moto takes
+    # a third of a second to import, paid again by each group of a split suite.
+    from moto.server import ThreadedMotoServer
+
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -25,6 +30,8 @@ def endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> S3Client:
     """An empty bucket, and boto3's own configuration (the container's) pointing at it."""
+    import boto3
+
     for name, value in {
         "AWS_ENDPOINT_URL_S3": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",

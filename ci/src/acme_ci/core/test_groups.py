@@ -43,6 +43,8 @@ from acme_ci.core.plan import Plan, Step
 
 # A group is expected to take at most this fraction of the target shard length.
 GROUP_SHARE = 3
+# A group fills a shard shorter than the target whole, up to this many times its share.
+GROUP_STRETCH = 1.25
 # More groups than this would spend more on their start-up than they save.
 MAX_GROUPS = 16
 # The last cut is kept while its longest group is expected to take at most this many times
@@ -235,11 +237,12 @@ def cut_spec(count: int | None, target: float) -> str:
 def group_length(shard_length: float, target: float) -> float:
     """How long a group may take in shards of `shard_length`: the shard shared into as many
     groups of about a third of the target (GROUP_SHARE) as it holds, at least one, so whole
-    groups fill a shard. 20 s for the 60 s target; 22.5 s for shards of 45 s or 22.5 s (180 s
-    of work on 4 or 8 shards): a group of 20 s would leave 2.5 s of each shard to steps
-    small enough to fill it, and the longest shard would end past the mean."""
+    groups fill a shard, but no longer than GROUP_STRETCH times a third. 20 s for the 60 s
+    target; 22.5 s for shards of 45 s or 22.5 s (180 s of work on 4 or 8 shards): a group
+    of 20 s would leave 2.5 s of each shard to steps small enough to fill it, and the
+    longest shard would end past the mean; 25 s for shards of 28 s."""
     share = target / GROUP_SHARE
-    return shard_length / max(1, round(shard_length / share))
+    return min(shard_length / max(1, round(shard_length / share)), GROUP_STRETCH * share)
 
 
 def split_suite(
