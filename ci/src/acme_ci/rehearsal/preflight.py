@@ -71,4 +71,23 @@ def check(install: bool, say: Callable[[str], None]) -> Readiness:
         return Readiness(
             False, f"podman's network backend is {done.stdout.strip()!r}, not netavark"
         )
+    renumber_locks_when_idle(say)
     return Readiness(True)
+
+
+def renumber_locks_when_idle(say: Callable[[str], None]) -> None:
+    """`podman system renumber` when no container exists. podman hands out locks from shared
+    memory and records each container's and volume's lock in its database; when the two
+    disagree (seen here: a new exec container drew a cache volume's lock, and its start
+    failed "would cause a deadlock; please run 'podman system renumber'"), renumbering
+    gives every object a lock of its own again. With no container it is quick and safe."""
+    listed = subprocess.run(
+        ["podman", "ps", "--all", "--quiet"], capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0 or listed.stdout.strip():
+        return
+    done = subprocess.run(
+        ["podman", "system", "renumber"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        say(f"rehearsal: podman system renumber failed: {done.stderr.strip()[-300:]}")
