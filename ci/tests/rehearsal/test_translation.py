@@ -51,6 +51,9 @@ class FakePodman:
     stdin: list[bytes] = field(default_factory=list)
     codes: dict[str, int] = field(default_factory=dict)
     images: int = 0
+    # Containers of these argvs podman cannot start (as when its locks collide).
+    unstartable: set[tuple[str, ...]] = field(default_factory=set)
+    never_started: set[str] = field(default_factory=set)
 
     def rootfs(self, name: str) -> Path:
         path = self.tmp / name.replace("/", "_").replace(":", "_")
@@ -79,6 +82,8 @@ class FakePodman:
                     next(a for a in rest if a.startswith("--entrypoint=")).split("=", 1)[1]
                 )
                 self.codes[name] = self.exit_codes.get(tuple(argv), 0)
+                if tuple(argv) in self.unstartable:
+                    self.never_started.add(name)
                 return Done(0, name, "")
             case ("mount", name):
                 return Done(0, str(self.rootfs(name)), "")
@@ -94,9 +99,13 @@ class FakePodman:
                 shutil.copytree(self.rootfs(rest[0]), self.rootfs(image), dirs_exist_ok=True)
                 return Done(0, image, "")
             case ("start", "--attach", name):
+                if name in self.never_started:
+                    return Done(125, "", "Error: attempting to start container would deadlock")
                 return Done(self.codes[name], f"out of {name}", "")
-            case ("inspect", "--format", "{{.State.ExitCode}}", name):
-                return Done(0, str(self.codes[name]), "")
+            case ("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name):
+                if name in self.never_started:
+                    return Done(0, "created 0", "")
+                return Done(0, f"exited {self.codes[name]}", "")
         return Done(0, "", "")
 
 
@@ -263,6 +272,22 @@ async def test_a_failing_exec_is_an_exec_error_unless_any_exit_code_is_expected(
         await container.with_exec(["false"]).sync()
     assert caught.value.exit_code == 3
     assert await container.with_exec(["false"], expect=dagger.ReturnType.ANY).exit_code() == 3
+
+
+@pytest.mark.anyio
+async def test_an_exec_podman_could_not_start_is_an_error_and_never_a_kept_layer(
+    fake: FakePodman, evaluator: Evaluator, tmp_path: Path
+) -> None:
+    fake.unstartable = {("pytest",)}
+    container = dag.container().from_(containers.PYTHON_IMAGE)
+    # Not an exit code of the exec (inspect says 0 of a container that never ran): an error
+    # the step cannot take for a pass, and no layer kept for the next rehearsal to replay.
+    with pytest.raises(dagger.QueryError, match="never started") as caught:
+        await container.with_exec(["pytest"]).sync()
+    assert not isinstance(caught.value, dagger.ExecError)
+    assert not list((tmp_path / "state").glob("**/*.json"))
+    with pytest.raises(dagger.QueryError, match="never started"):
+        await container.with_exec(["pytest"], expect=dagger.ReturnType.ANY).exit_code()
 
 
 @pytest.mark.anyio

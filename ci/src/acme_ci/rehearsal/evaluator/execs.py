@@ -21,6 +21,8 @@ from acme_ci.rehearsal.evaluator.services import Services
 from acme_ci.rehearsal.evaluator.values import Container, ExecResult, Expect, Layer, digest_of
 
 UNMODELLED_OPTIONS = ("stdin", "redirectStdout", "redirectStderr", "insecureRootCapabilities")
+# A container podman could not start stays in one of these states.
+NEVER_STARTED = ("created", "configured")
 
 
 def describe(container: Container, argv: Sequence[str]) -> str:
@@ -96,8 +98,16 @@ class Execs:
             created(self._resources, "exec", container, argv, image, network) as name,
         ):
             run = await podman("start", "--attach", name, check=False)
-        state = await podman("inspect", "--format", "{{.State.ExitCode}}", name)
-        code = int(state.stdout.strip() or run.code)
+        state = await podman("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", name)
+        status, _, exit_code = state.stdout.strip().partition(" ")
+        if status in NEVER_STARTED:
+            # podman itself failed: the exec never ran, so it has no exit code (inspect says
+            # 0) and its layer is the image it started from. The engine's answer is an error.
+            raise query_error(
+                f"{describe(container, argv)}: the container never started: "
+                f"{run.stderr.strip()[-300:]}"
+            )
+        code = int(exit_code or run.code)
         self.started += 1
         seconds = time.monotonic() - started
         self._report(f"rehearsal: exit {code:<3} {seconds:6.1f}s  {describe(container, argv)}")
