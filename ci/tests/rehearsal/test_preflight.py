@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,7 @@ def test_locks_are_renumbered_only_when_no_container_exists(
 ) -> None:
     run = FakeRun(containers)
     monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(preflight, "other_podman_running", lambda: False)
     said: list[str] = []
     preflight.renumber_locks_when_idle(said.append)
     assert (["podman", "system", "renumber"] in run.calls) is renumbered
@@ -41,6 +43,23 @@ def test_a_failed_renumber_is_said_and_the_rehearsal_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(subprocess, "run", FakeRun("", renumber_code=125))
+    monkeypatch.setattr(preflight, "other_podman_running", lambda: False)
     said: list[str] = []
     preflight.renumber_locks_when_idle(said.append)
     assert said == ["rehearsal: podman system renumber failed: locks are busy"]
+
+
+def test_locks_are_left_alone_while_another_podman_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    run = FakeRun("")
+    monkeypatch.setattr(subprocess, "run", run)
+    for pid, name in (("1", "init"), ("42", "conmon"), ("self", "python")):
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "comm").write_text(f"{name}\n")
+    assert preflight.other_podman_running(tmp_path)
+    (tmp_path / "42" / "comm").write_text("bash\n")
+    assert not preflight.other_podman_running(tmp_path)
+    monkeypatch.setattr(preflight, "other_podman_running", lambda: True)
+    preflight.renumber_locks_when_idle(lambda _: None)
+    assert run.calls == []

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 # command -> the Debian package that provides it
 TOOLS = {
@@ -80,7 +81,10 @@ def renumber_locks_when_idle(say: Callable[[str], None]) -> None:
     memory and records each container's and volume's lock in its database; when the two
     disagree (seen here: a new exec container drew a cache volume's lock, and its start
     failed "would cause a deadlock; please run 'podman system renumber'"), renumbering
-    gives every object a lock of its own again. With no container it is quick and safe."""
+    gives every object a lock of its own again. It must not run beside another podman: with
+    no container and no other podman or conmon process it is quick and safe."""
+    if other_podman_running():
+        return
     listed = subprocess.run(
         ["podman", "ps", "--all", "--quiet"], capture_output=True, text=True, check=False
     )
@@ -91,3 +95,17 @@ def renumber_locks_when_idle(say: Callable[[str], None]) -> None:
     )
     if done.returncode != 0:
         say(f"rehearsal: podman system renumber failed: {done.stderr.strip()[-300:]}")
+
+
+def other_podman_running(proc: Path = Path("/proc")) -> bool:
+    """Whether any podman or conmon process is running (at preflight this rehearsal runs none)."""
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue  # ended meanwhile
+        if name in ("podman", "conmon"):
+            return True
+    return False
