@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import dagger
 import pytest
 from dagger import dag
@@ -28,6 +29,7 @@ from acme_ci.rehearsal import cli
 from acme_ci.rehearsal.evaluator import Evaluator, ImageSource, NoStandInError
 from acme_ci.rehearsal.evaluator.launch import references, volume_name
 from acme_ci.rehearsal.evaluator.layers import LAYER_TAG
+from acme_ci.rehearsal.evaluator.once import OncePerDigest
 from acme_ci.rehearsal.functions import Outcome
 from acme_ci.rehearsal.ignore import PathFilter
 from acme_ci.rehearsal.podman import Done, entrypoint_flag
@@ -298,6 +300,61 @@ async def test_the_same_exec_runs_once_however_many_steps_build_on_it(
     await container.with_exec(["a"]).sync()
     await container.with_exec(["b"]).sync()
     assert [entrypoint(c) for c in fake.creates()].count(["uv", "sync"]) == 1
+
+
+@pytest.mark.anyio
+async def test_a_failed_exec_runs_again_when_asked_again_as_the_engine_keeps_no_failed_call(
+    fake: FakePodman, evaluator: Evaluator
+) -> None:
+    fake.exit_codes = {("flaky",): 1}
+    container = dag.container().from_(containers.PYTHON_IMAGE)
+    for _ in range(2):
+        with pytest.raises(dagger.ExecError):
+            await container.with_exec(["flaky"]).sync()
+    assert [entrypoint(c) for c in fake.creates()].count(["flaky"]) == 2
+    # expect=ANY: an exit code is the exec's result, kept like any other (and its own call).
+    for _ in range(2):
+        assert await container.with_exec(["flaky"], expect=dagger.ReturnType.ANY).exit_code() == 1
+    assert [entrypoint(c) for c in fake.creates()].count(["flaky"]) == 3
+
+
+@pytest.mark.anyio
+async def test_callers_waiting_on_a_failing_evaluation_share_its_error_and_later_ones_retry() -> (
+    None
+):
+    once = OncePerDigest[str]()
+    runs: list[int] = []
+    release = anyio.Event()
+
+    async def fails() -> str:
+        runs.append(1)
+        await release.wait()
+        raise ValueError("boom")
+
+    errors: list[Exception] = []
+
+    async def ask() -> None:
+        try:
+            await once.get("d", fails)
+        except ValueError as error:
+            errors.append(error)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(ask)
+        tg.start_soon(ask)
+        await anyio.sleep(0.01)
+        release.set()
+    assert len(runs) == 1
+    assert len(errors) == 2
+    assert errors[0] is errors[1]
+
+    async def succeeds() -> str:
+        runs.append(1)
+        return "ok"
+
+    assert await once.get("d", succeeds) == "ok"
+    assert await once.get("d", fails) == "ok"
+    assert len(runs) == 2
 
 
 @pytest.mark.anyio

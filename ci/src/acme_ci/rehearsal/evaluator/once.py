@@ -1,4 +1,8 @@
-"""The Dagger engine's own deduplication: one evaluation per digest, however many ask."""
+"""The Dagger engine's own deduplication: one evaluation per digest, however many ask.
+
+As the engine's call cache (dagql/cache.go: an ongoing call's error goes to its waiters and
+the call is deleted, never stored), a failed evaluation is not remembered: the callers that
+waited for it get its error, and a later caller evaluates the digest again."""
 
 from __future__ import annotations
 
@@ -10,25 +14,38 @@ import anyio
 T = TypeVar("T")
 
 
+class _Evaluation(Generic[T]):
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.result: T | None = None
+        self.error: Exception | None = None
+
+
 class OncePerDigest(Generic[T]):
-    """Runs `make` once per digest; concurrent and later callers get the same result or error."""
+    """Runs `make` once per digest; concurrent and later callers get the same result, and only
+    the callers waiting while it failed get its error."""
 
     def __init__(self) -> None:
-        self._done: dict[str, anyio.Event] = {}
-        self._results: dict[str, T] = {}
-        self._errors: dict[str, Exception] = {}
+        self._evaluations: dict[str, _Evaluation[T]] = {}
 
     async def get(self, digest: str, make: Callable[[], Awaitable[T]]) -> T:
-        if digest in self._done:
-            await self._done[digest].wait()
+        evaluation = self._evaluations.get(digest)
+        if evaluation is not None:
+            await evaluation.done.wait()
         else:
-            done = self._done[digest] = anyio.Event()
+            evaluation = self._evaluations[digest] = _Evaluation()
             try:
-                self._results[digest] = await make()
-            except Exception as error:  # replayed to every caller of the same digest
-                self._errors[digest] = error
+                evaluation.result = await make()
+            except BaseException as error:
+                # A cancelled evaluation is forgotten as well; its waiters learn why.
+                evaluation.error = (
+                    error if isinstance(error, Exception) else RuntimeError(f"cancelled: {digest}")
+                )
+                del self._evaluations[digest]
+                if not isinstance(error, Exception):
+                    raise
             finally:
-                done.set()
-        if digest in self._errors:
-            raise self._errors[digest]
-        return self._results[digest]
+                evaluation.done.set()
+        if evaluation.error is not None:
+            raise evaluation.error
+        return evaluation.result  # type: ignore[return-value]
