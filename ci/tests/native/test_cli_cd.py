@@ -135,11 +135,14 @@ def test_a_failing_phase_stops_cd_and_is_named(
     assert "exited with code 3 before it was ready" in out
     assert "config missing" in out
     assert "cd failed in phase deploy-smoke" in out
+    # The reason is repeated last, where a cut log's tail still holds it.
+    assert "config missing" in out.split("cd failed in phase deploy-smoke")[1]
 
     service_repo.write("libs/core/tests/test_bad.py", "def test_bad() -> None:\n    assert False\n")
     assert cd(service_repo, "--version", "2.1.2") == 1
     out = capsys.readouterr().out
     assert "cd failed in phase ci" in out
+    assert "1 step(s) failed" in out.split("cd failed in phase ci")[1]
     assert "publish       not run" in out
     assert not (service_repo.root / "dist/release/2.1.2").exists()
 

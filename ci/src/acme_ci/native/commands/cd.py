@@ -34,6 +34,8 @@ from acme_ci.native.runner_choice import choose_runner, run_on_dagger
 from acme_ci.native.smoke import services, smoke_service
 
 MAINTENANCE_PACKAGE = "acme-maintenance"
+# How much of a failed phase's detail the closing lines repeat.
+WHY_LINES = 12
 Phase = Callable[[], tuple[bool, str]]
 
 
@@ -102,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_phases(phases: list[tuple[str, Phase]]) -> int:
     timings: list[tuple[str, str, float]] = []
     failed: str | None = None
+    why = ""
     for name, phase in phases:
         if failed is not None:
             timings.append((name, "not run", 0.0))
@@ -113,12 +116,14 @@ def _run_phases(phases: list[tuple[str, Phase]]) -> int:
         print(f"== {name}: {'passed' if ok else 'FAILED'} in {seconds:.1f}s: {detail}", flush=True)
         timings.append((name, "passed" if ok else "failed", seconds))
         if not ok:
-            failed = name
+            failed, why = name, detail
     print("\ncd phases:")
     for name, status, seconds in timings:
         print(f"  {name:<13} {status:<8} {seconds:6.1f}s")
     if failed is not None:
-        print(f"cd failed in phase {failed}: later phases did not run", flush=True)
+        # The reason again, last, where a reader of a cut log (an engine's tail) finds it.
+        reason = "\n".join(f"  {line}" for line in why.strip().splitlines()[-WHY_LINES:])
+        print(f"cd failed in phase {failed}: later phases did not run; why:\n{reason}", flush=True)
         return EXIT_FAILED
     print("cd passed", flush=True)
     return EXIT_OK
@@ -145,7 +150,8 @@ def _smoke(root: Path, ws: Workspace, log_dir: Path) -> tuple[bool, str]:
     results = [smoke_service(root, p, log_dir / f"{p.name}.log") for p in found]
     for r in results:
         print(f"  {r.package}: {'ready' if r.ok else 'FAILED'} ({r.seconds:.1f}s) {r.detail}")
-    bad = [r.package for r in results if not r.ok]
+    bad = [r for r in results if not r.ok]
     if bad:
-        return False, f"not ready: {', '.join(bad)}"
+        named = ", ".join(r.package for r in bad)
+        return False, "\n".join([f"not ready: {named}", *(f"{r.package}: {r.detail}" for r in bad)])
     return True, f"{len(results)} service(s) answered /readiness"
