@@ -7,7 +7,7 @@ waited for it get its error, and a later caller evaluates the digest again."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 import anyio
 
@@ -30,22 +30,24 @@ class OncePerDigest(Generic[T]):
 
     async def get(self, digest: str, make: Callable[[], Awaitable[T]]) -> T:
         evaluation = self._evaluations.get(digest)
-        if evaluation is not None:
-            await evaluation.done.wait()
-        else:
-            evaluation = self._evaluations[digest] = _Evaluation()
-            try:
-                evaluation.result = await make()
-            except BaseException as error:
-                # A cancelled evaluation is forgotten as well; its waiters learn why.
-                evaluation.error = (
-                    error if isinstance(error, Exception) else RuntimeError(f"cancelled: {digest}")
-                )
-                del self._evaluations[digest]
-                if not isinstance(error, Exception):
-                    raise
-            finally:
-                evaluation.done.set()
+        if evaluation is None:
+            return await self._evaluate(digest, make)
+        await evaluation.done.wait()
         if evaluation.error is not None:
             raise evaluation.error
-        return evaluation.result  # type: ignore[return-value]
+        return cast(T, evaluation.result)
+
+    async def _evaluate(self, digest: str, make: Callable[[], Awaitable[T]]) -> T:
+        evaluation = self._evaluations[digest] = _Evaluation[T]()
+        try:
+            evaluation.result = await make()
+            return evaluation.result
+        except BaseException as error:
+            # Failed or cancelled: forgotten, and the callers waiting for it learn why.
+            evaluation.error = (
+                error if isinstance(error, Exception) else RuntimeError(f"cancelled: {digest}")
+            )
+            del self._evaluations[digest]
+            raise
+        finally:
+            evaluation.done.set()
